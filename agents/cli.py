@@ -1,0 +1,95 @@
+"""The ``emopipe`` command line.
+
+Each sub-command lives in its own module exposing ``HELP: str``,
+``add_arguments(parser)`` and ``run(args, settings) -> int``; modules are imported
+only when their command runs, so ``emopipe --help`` is instant and a command's
+heavy dependencies (torch, faust) load only when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from deploy.settings import Settings
+
+#: command name -> (module path, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("agents.commands.demo", "run the main job: replay a real recording through Kafka, Faust and the model"),
+    "worker": ("agents.commands.worker", "run a Faust worker of the emopipe app"),
+    "topics": ("agents.commands.topics", "create the emopipe topics with explicit settings"),
+    "replay": ("agents.commands.replay", "replay recordings (Empatica E4, eGeMAPS frames, OpenFace CSV) to Kafka"),
+    "simulate": ("agents.commands.simulate", "publish SYNTHETIC multimodal streams (neurokit2 simulators)"),
+    "lsl-bridge": ("agents.commands.lsl_bridge", "forward a Lab Streaming Layer stream to Kafka"),
+    "brainflow-bridge": ("agents.commands.brainflow_bridge", "forward a BrainFlow board to Kafka"),
+    "subscribe": ("agents.commands.subscribe", "print emotion events live and from history (Redis)"),
+    "train": ("models.commands.train", "train the emotion models on the real data sets"),
+    "evaluate": ("models.commands.evaluate", "leave-one-subject-out evaluation; writes model cards"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="emopipe",
+        description=(
+            "emopipe: live biosignals on Kafka -> Faust agents (filters, features, PyTorch models) "
+            "-> emotion events in Redis. Settings come from EMOPIPE_* environment variables "
+            "(see deploy/settings.py); command-line options override them."
+        ),
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (env EMOPIPE_LOG_LEVEL)")
+    parser.add_argument("--kafka", default=None, help="Kafka bootstrap servers (env EMOPIPE_KAFKA_BOOTSTRAP)")
+    parser.add_argument("--redis", default=None, help="Redis URL (env EMOPIPE_REDIS_URL)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        mod = _load(module)
+        if mod is not None:
+            mod.add_arguments(p)
+    return parser
+
+
+def _load(module: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if args.log_level:
+        overrides["log_level"] = args.log_level.upper()
+    if args.kafka:
+        overrides["kafka_bootstrap"] = args.kafka
+    if args.redis:
+        overrides["redis_url"] = args.redis
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``emopipe`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    mod = _load(args._module)
+    if mod is None:
+        parser.error(f"command {args.command!r} is not available in this build")
+    return int(mod.run(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
