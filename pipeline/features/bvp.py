@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import neurokit2 as nk
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.features._common import FloatArray, safe_call
 from pipeline.features.cardiac import cardiac_features, cardiac_names
@@ -18,7 +19,7 @@ from pipeline.features.cardiac import cardiac_features, cardiac_names
 NAMES: tuple[str, ...] = (*cardiac_names("BVP"), "BVP_PeakAmp_Mean", "BVP_PeakAmp_Std")
 
 
-def bvp_peaks(x: FloatArray, fs_hz: float) -> np.ndarray | None:
+def bvp_peaks(x: FloatArray, fs_hz: float) -> NDArray[np.int64] | None:
     """Systolic peak indices of one filtered BVP window ``x`` (shape ``(n,)``), or None on failure."""
     info = safe_call(lambda: nk.ppg_findpeaks(x, sampling_rate=fs_hz, method="elgendi"), "ppg_findpeaks")
     if info is None:

@@ -1,0 +1,324 @@
+"""Per-stream buffering, causal filtering and event-time sliding windows (a fold).
+
+``stream_step(state, t0_ns, samples, seq)`` feeds one chunk and returns the new state and every
+window that the chunk completed. ``stream_offline`` is one ``stream_step`` over a whole recording,
+so offline and live results come from the same code and are bitwise identical (see
+tests/unit/test_stream_equivalence.py).
+
+Time and gaps. The stream keeps a contiguous *segment* on the nominal sample clock (sample ``i`` at
+``anchor_ns + i / fs_hz``); resampling to the nominal rate is implicit, features run at the native
+rate of each modality. A chunk's ``t0_ns`` is compared with the time the next sample is expected:
+- within half a sample period: contiguous (jitter is ignored);
+- earlier: the overlapping samples are dropped (a chunk entirely in the past is dropped);
+- later by at most ``max_gap_s``: the gap is filled by linear interpolation between the last and the
+  next raw sample, and those samples are flagged (window ``gap_fraction`` and quality);
+- later by more: the segment is reset (filter restarted, buffers cleared): windows overlapping the
+  hole are never emitted, never interpolated.
+A chunk whose ``seq`` is not above the last seen ``seq`` is a duplicate and is dropped. NaN/inf input
+samples are replaced by the last finite value (flagged, reason ``nan``), so that they cannot poison
+the filter state.
+
+Windows start on the global grid (multiples of ``hop_s`` since the Unix epoch, see
+:mod:`pipeline.windowing`) so all modalities of a subject line up; the filter runs once per chunk
+and the stream buffers filtered samples, so a hop costs only the window's feature extraction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline import windowing as win
+from pipeline.exceptions import SignalError
+from pipeline.features import FEATURE_VERSION, modalities, window_features
+from pipeline.filters import FilterConfig, FilterState, default_filter_config, filter_init, filter_step
+from pipeline.quality import window_quality
+
+FloatArray = NDArray[np.float64]
+FLAG_OK, FLAG_GAP, FLAG_NAN = 0, 1, 2
+PHYSIOLOGY = ("bvp", "ecg", "eda", "temp", "acc", "resp")
+_E4_ACC_UNITS = ("1/64 g", "1/64g", "g/64")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Configuration of one modality stream.
+
+    Parameters
+    ----------
+    modality : str
+    fs_hz : float
+        Nominal sampling rate in Hz.
+    window_s, hop_s : float
+        Window length and hop in seconds; windows start at multiples of ``hop_s`` since the epoch.
+    max_gap_s : float
+        Longest gap (s) that is interpolated; longer gaps reset the stream.
+    filter : FilterConfig
+        The causal filter (see :mod:`pipeline.filters`).
+    scale : float
+        Factor applied to raw samples before anything else (E4 ACC: 1/64 to get g).
+    warmup_s : float
+        Windows starting within this time of a (re)start are flagged ``filter_warmup``.
+    channels : tuple of str
+        Channel names (passed to feature extraction); empty = unnamed.
+    compute_features, keep_raw : bool
+        Whether windows carry features, and the raw (scaled, unfiltered) samples.
+    """
+
+    modality: str
+    fs_hz: float
+    window_s: float
+    hop_s: float
+    max_gap_s: float
+    filter: FilterConfig
+    scale: float = 1.0
+    warmup_s: float = 0.0
+    channels: tuple[str, ...] = ()
+    compute_features: bool = True
+    keep_raw: bool = False
+
+
+def default_config(modality: str, fs_hz: float, *, units: str | None = None, mains_hz: float = 50.0) -> StreamConfig:
+    """Defaults: physiology 60 s windows; eeg, audio, video 5 s; every hop 5 s (one shared grid).
+
+    ``units`` "1/64 g" (the E4's ACC export) sets ``scale`` to 1/64. Tweak with ``dataclasses.replace``.
+    """
+    if not fs_hz > 0:
+        msg = f"fs_hz must be > 0, got {fs_hz}"
+        raise SignalError(msg)
+    filt = default_filter_config(modality, fs_hz, mains_hz=mains_hz)
+    window_s = 60.0 if modality in PHYSIOLOGY else 5.0
+    scale = 1.0 / 64.0 if modality == "acc" and units in _E4_ACC_UNITS else 1.0
+    corner = filt.low_hz if filt.kind in ("bandpass", "highpass") else filt.high_hz
+    warmup_s = 0.0 if corner is None or filt.kind == "none" else min(2.0 / corner, window_s)
+    channels = ("x", "y", "z") if modality == "acc" else ()
+    return StreamConfig(
+        modality=modality, fs_hz=fs_hz, window_s=window_s, hop_s=5.0, max_gap_s=1.0,
+        filter=filt, scale=scale, warmup_s=warmup_s, channels=channels,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Window:
+    """One emitted window of one modality.
+
+    ``samples`` (and ``raw`` when kept) have shape (channels, n) with n = round(window_s * fs_hz);
+    ``gap_fraction`` is the share of interpolated/held samples; ``quality`` is in 0..1.
+    """
+
+    modality: str
+    start_ns: int
+    end_ns: int
+    fs_hz: float
+    channels: tuple[str, ...]
+    samples: FloatArray
+    gap_fraction: float
+    quality: float
+    quality_reasons: tuple[str, ...]
+    features: dict[str, float] = field(default_factory=dict)
+    feature_version: str = FEATURE_VERSION
+    raw: FloatArray | None = None
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """Picklable, immutable state of one stream (never mutated: every step returns a new one)."""
+
+    cfg: StreamConfig
+    filt: FilterState
+    anchor_ns: int | None = None  # event time of sample 0 of the current segment
+    n_seen: int = 0  # samples received in the segment (index of the next sample)
+    buf_start: int = 0  # segment index of the buffers' first column
+    buf: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # filtered (channels, m)
+    raw: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # scaled raw (channels, m)
+    flags: NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    last_raw: FloatArray | None = None  # last raw sample, (channels,)
+    next_start_ns: int = 0
+    last_seq: int | None = None
+    n_channels: int | None = None
+    n_resets: int = 0
+    n_dropped_chunks: int = 0
+    n_dropped_samples: int = 0
+
+
+def stream_init(cfg: StreamConfig) -> StreamState:
+    """Fresh state for ``cfg``."""
+    if not (cfg.window_s > 0 and cfg.hop_s > 0 and cfg.fs_hz > 0 and cfg.max_gap_s >= 0):
+        msg = f"invalid stream config: {cfg}"
+        raise SignalError(msg)
+    n_ch = len(cfg.channels) if cfg.channels else None
+    return StreamState(cfg=cfg, filt=filter_init(cfg.filter), n_channels=n_ch)
+
+
+def stream_offline(cfg: StreamConfig, t0_ns: int, samples: NDArray[np.floating]) -> list[Window]:
+    """All windows of a whole recording (channels, n) starting at ``t0_ns``: one :func:`stream_step`."""
+    return stream_step(stream_init(cfg), t0_ns, samples)[1]
+
+
+def stream_step(
+    state: StreamState, t0_ns: int, samples: NDArray[np.floating], seq: int | None = None
+) -> tuple[StreamState, list[Window]]:
+    """Feed one chunk; return the new state and the windows it completed (in time order).
+
+    Parameters
+    ----------
+    state : StreamState
+    t0_ns : int
+        Event time (ns since the Unix epoch) of the chunk's first sample.
+    samples : NDArray, shape (channels, n) or (n,) for one channel
+        Raw samples (not modified).
+    seq : int or None
+        Producer sequence number; a chunk with ``seq`` <= the last one seen is dropped as duplicate.
+    """
+    state, x = _validated(state, samples)
+    if seq is not None and state.last_seq is not None and seq <= state.last_seq:
+        return replace(state, n_dropped_chunks=state.n_dropped_chunks + 1), []
+    if seq is not None:
+        state = replace(state, last_seq=seq)
+    if x.shape[1] == 0:
+        return state, []
+    x, flags = _hold_nan(state.last_raw, x)
+    state, x, flags = _align(state, int(t0_ns), x, flags)
+    if x.shape[1] == 0:
+        return state, []
+    filt, y = filter_step(state.filt, x)
+    state = replace(
+        state,
+        filt=filt,
+        n_seen=state.n_seen + x.shape[1],
+        buf=np.concatenate([state.buf, y], axis=1),
+        raw=np.concatenate([state.raw, x], axis=1),
+        flags=np.concatenate([state.flags, flags]),
+        last_raw=x[:, -1].copy(),
+    )
+    return _emit(state)
+
+
+def _validated(state: StreamState, samples: NDArray[np.floating]) -> tuple[StreamState, FloatArray]:
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2:
+        msg = f"{state.cfg.modality}: chunk must be (channels, n), got shape {np.shape(samples)}"
+        raise SignalError(msg)
+    if state.n_channels is None:
+        state = replace(state, n_channels=x.shape[0])
+    elif x.shape[0] != state.n_channels:
+        msg = f"{state.cfg.modality}: chunk has {x.shape[0]} channels, stream has {state.n_channels}"
+        raise SignalError(msg)
+    return state, x * state.cfg.scale  # a new array: the input is never modified
+
+
+def _hold_nan(last: FloatArray | None, x: FloatArray) -> tuple[FloatArray, NDArray[np.uint8]]:
+    """Replace non-finite samples by the last finite value of their channel; flag them."""
+    bad = ~np.isfinite(x)
+    flags = np.where(bad.any(axis=0), FLAG_NAN, FLAG_OK).astype(np.uint8)
+    if not bad.any():
+        return x, flags
+    n = x.shape[1]
+    idx = np.maximum.accumulate(np.where(bad, -1, np.arange(n)[None, :]), axis=1)
+    filled = np.take_along_axis(x, np.maximum(idx, 0), axis=1)
+    first_ok = np.where(bad.all(axis=1), 0.0, np.take_along_axis(x, np.argmax(~bad, axis=1)[:, None], axis=1)[:, 0])
+    before = last if last is not None else first_ok
+    return np.where(idx < 0, before[:, None], filled), flags
+
+
+def _align(
+    state: StreamState, t0_ns: int, x: FloatArray, flags: NDArray[np.uint8]
+) -> tuple[StreamState, FloatArray, NDArray[np.uint8]]:
+    """Place the chunk on the segment clock: start/reset, drop overlap or fill a short gap."""
+    cfg = state.cfg
+    if state.anchor_ns is None:
+        return _new_segment(state, t0_ns), x, flags
+    period_ns = win.NS_PER_S / cfg.fs_hz
+    d_ns = t0_ns - win.sample_time_ns(state.anchor_ns, state.n_seen, cfg.fs_hz)
+    if 2 * abs(d_ns) <= period_ns:
+        return state, x, flags
+    if d_ns < 0:
+        k = min(round(-d_ns / period_ns), x.shape[1])
+        state = replace(state, n_dropped_samples=state.n_dropped_samples + k)
+        return state, x[:, k:], flags[k:]
+    m = round(d_ns / period_ns)
+    if m / cfg.fs_hz > cfg.max_gap_s or state.last_raw is None:
+        state = _new_segment(replace(state, n_resets=state.n_resets + 1), t0_ns)
+        return state, x, flags
+    frac = np.arange(1, m + 1, dtype=np.float64) / (m + 1)
+    fill = state.last_raw[:, None] + (x[:, :1] - state.last_raw[:, None]) * frac[None, :]
+    gap_flags = np.full(m, FLAG_GAP, dtype=np.uint8)
+    return state, np.concatenate([fill, x], axis=1), np.concatenate([gap_flags, flags])
+
+
+def _new_segment(state: StreamState, t0_ns: int) -> StreamState:
+    n_ch = state.n_channels or 0
+    return replace(
+        state,
+        filt=filter_init(state.cfg.filter),
+        anchor_ns=t0_ns,
+        n_seen=0,
+        buf_start=0,
+        buf=np.zeros((n_ch, 0)),
+        raw=np.zeros((n_ch, 0)),
+        flags=np.zeros(0, dtype=np.uint8),
+        next_start_ns=win.grid_ceil(t0_ns, win.seconds_to_ns(state.cfg.hop_s)),
+    )
+
+
+def _emit(state: StreamState) -> tuple[StreamState, list[Window]]:
+    cfg = state.cfg
+    anchor = state.anchor_ns
+    assert anchor is not None
+    hop_ns = win.seconds_to_ns(cfg.hop_s)
+    n_win = win.n_samples(cfg.window_s, cfg.fs_hz)
+    out: list[Window] = []
+    start = state.next_start_ns
+    while True:
+        i0, i1 = win.window_bounds(start, anchor, cfg.fs_hz, n_win)
+        if i1 > state.n_seen:
+            break
+        out.append(_make_window(state, start, i0 - state.buf_start, i1 - state.buf_start))
+        start += hop_ns
+    if not out:
+        return state, out
+    keep = max(win.first_index_at_or_after(start, anchor, cfg.fs_hz) - state.buf_start, 0)
+    state = replace(
+        state,
+        next_start_ns=start,
+        buf_start=state.buf_start + keep,
+        buf=state.buf[:, keep:],
+        raw=state.raw[:, keep:],
+        flags=state.flags[keep:],
+    )
+    return state, out
+
+
+def _make_window(state: StreamState, start_ns: int, a: int, b: int) -> Window:
+    cfg = state.cfg
+    y = state.buf[:, a:b].copy()
+    raw = state.raw[:, a:b].copy()
+    flags = state.flags[a:b]
+    bad = float(np.mean(flags != FLAG_OK))
+    anchor = state.anchor_ns if state.anchor_ns is not None else start_ns
+    warmup = start_ns < anchor + win.seconds_to_ns(cfg.warmup_s)
+    q = window_quality(
+        cfg.modality, raw, y, cfg.fs_hz, bad_fraction=bad, nan_seen=bool(np.any(flags == FLAG_NAN)), warmup=warmup
+    )
+    feats: dict[str, float] = {}
+    if cfg.compute_features and cfg.modality in modalities():
+        feats = window_features(cfg.modality, y, cfg.fs_hz, channels=cfg.channels)
+    y.setflags(write=False)
+    raw.setflags(write=False)
+    return Window(
+        modality=cfg.modality,
+        start_ns=start_ns,
+        end_ns=start_ns + win.seconds_to_ns(cfg.window_s),
+        fs_hz=cfg.fs_hz,
+        channels=cfg.channels,
+        samples=y,
+        gap_fraction=bad,
+        quality=q.score,
+        quality_reasons=q.reasons,
+        features=feats,
+        raw=raw if cfg.keep_raw else None,
+    )
