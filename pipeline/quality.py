@@ -154,7 +154,7 @@ def _beat_checks(acc: _Acc, x: FloatArray, peaks: NDArray[np.int64] | None, fs_h
     ibi_s = np.diff(peaks) / fs_hz
     coverage = float(ibi_s[valid_ibi_mask(ibi_s)].sum() / (x.shape[0] / fs_hz))
     if coverage < MIN_BEAT_COVERAGE:
-        acc.penalise("few_valid_beats", coverage / MIN_BEAT_COVERAGE)
+        acc.penalise("few_valid_beats", coverage)
     corr = beat_template_correlation(x, peaks, fs_hz)
     if not corr >= MIN_TEMPLATE_CORR:
         acc.penalise("beat_template_mismatch", 0.0 if np.isnan(corr) else corr)

@@ -9,6 +9,7 @@ any definition, unit or name changes.
 
 Expected inputs (after the stream's causal filter):
 - ``bvp``: 1 channel, E4 BVP units, any rate >= 16 Hz (E4: 64 Hz).
+- ``ecg``: 1 channel, any units, any rate >= 100 Hz.
 - ``eda``: 1 channel, uS (E4: 4 Hz).
 - ``temp``: 1 channel, degC (E4: 4 Hz).
 - ``acc``: 3 channels x, y, z in g (E4: 32 Hz, raw 1/64 g scaled by the stream).
@@ -23,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.exceptions import SignalError
-from pipeline.features import acc, bvp, eda, temp
+from pipeline.features import acc, bvp, ecg, eda, temp
 from pipeline.features._common import FloatArray
 
 FEATURE_VERSION = "1.0.0"
@@ -45,6 +46,7 @@ def _fixed(names: tuple[str, ...]) -> NamesFn:
 
 _REGISTRY: dict[str, _Extractor] = {
     "bvp": _Extractor(_fixed(bvp.NAMES), bvp.bvp_features, 1),
+    "ecg": _Extractor(_fixed(ecg.NAMES), ecg.ecg_features, 1),
     "eda": _Extractor(_fixed(eda.NAMES), eda.eda_features, 1),
     "temp": _Extractor(_fixed(temp.NAMES), temp.temp_features, 1),
     "acc": _Extractor(_fixed(acc.NAMES), acc.acc_features, 3),

@@ -64,9 +64,7 @@ def _band_power(t_s: FloatArray, ibi_ms: FloatArray, lo_hz: float, hi_hz: float)
     return float(np.trapezoid(pxx[band], f[band])) if np.count_nonzero(band) >= 2 else float("nan")
 
 
-def cardiac_features(
-    prefix: str, peaks: NDArray[np.int64], fs_hz: float, duration_s: float
-) -> dict[str, float]:
+def cardiac_features(prefix: str, peaks: NDArray[np.int64], fs_hz: float, duration_s: float) -> dict[str, float]:
     """HR/HRV features from peak sample indices ``peaks`` (shape ``(k,)``, increasing) of one window.
 
     Returns keys :func:`cardiac_names` (``HR`` in bpm, NN statistics in ms, band powers in ms^2,
