@@ -1,0 +1,73 @@
+"""Window quality scores and reasons (synthetic signals, labelled SYNTHETIC)."""
+
+from __future__ import annotations
+
+import neurokit2 as nk
+import numpy as np
+import pytest
+
+from pipeline.filters import default_filter_config, filter_init, filter_step
+from pipeline.quality import beat_template_correlation, motion_penalty, window_quality
+
+
+def _filtered(modality: str, x: np.ndarray, fs_hz: float) -> np.ndarray:
+    return filter_step(filter_init(default_filter_config(modality, fs_hz)), x)[1]
+
+
+def test_clean_synthetic_ppg_scores_high_noise_scores_low() -> None:
+    """SYNTHETIC PPG vs white noise."""
+    x = nk.ppg_simulate(duration=60, sampling_rate=64, heart_rate=70, random_state=0)[None, :]
+    good = window_quality("bvp", x, _filtered("bvp", x, 64.0), 64.0)
+    assert good.score > 0.9 and good.reasons == ()
+    noise = np.random.default_rng(0).normal(size=(1, 3840))
+    bad = window_quality("bvp", noise, _filtered("bvp", noise, 64.0), 64.0)
+    assert bad.score < 0.6
+    assert {"beat_template_mismatch", "few_valid_beats"} & set(bad.reasons)
+
+
+def test_clean_synthetic_ecg_scores_high() -> None:
+    """SYNTHETIC ECG."""
+    x = nk.ecg_simulate(duration=30, sampling_rate=500, heart_rate=65, random_state=1)[None, :]
+    q = window_quality("ecg", x, _filtered("ecg", x, 500.0), 500.0)
+    assert q.score > 0.9, q
+
+
+def test_flat_and_clipping() -> None:
+    flat = np.full((1, 600), 3.0)
+    q = window_quality("bvp", flat, flat * 0, 10.0)
+    assert q.score == 0.0 and "flat" in q.reasons
+    x = np.sin(np.linspace(0, 60, 3840))[None, :] * 2
+    clipped = np.clip(x, -1.0, 1.0)
+    q = window_quality("eeg", clipped, clipped, 64.0)
+    assert "clipping" in q.reasons and q.score < 0.5
+    # temperature may legitimately stay constant at the E4's resolution
+    assert "flat" not in window_quality("temp", np.full((1, 240), 33.0), np.full((1, 240), 33.0), 4.0).reasons
+
+
+def test_eda_contact_temp_range_gap_nan_warmup() -> None:
+    x = np.abs(np.random.default_rng(1).normal(0.005, 0.001, (1, 240)))
+    q = window_quality("eda", x, x, 4.0)
+    assert "eda_no_contact" in q.reasons and q.score <= 0.1
+    t = 15.0 + np.random.default_rng(2).normal(0, 0.01, (1, 240))
+    assert "temp_implausible" in window_quality("temp", t, t, 4.0).reasons
+    ok = 2.0 + np.random.default_rng(3).normal(0, 0.01, (1, 240))
+    q = window_quality("eda", ok, ok, 4.0, bad_fraction=0.25, nan_seen=True, warmup=True)
+    assert q.reasons == ("gap", "nan", "filter_warmup")
+    assert q.score == pytest.approx(0.75 * 0.5)
+
+
+def test_motion_penalty_from_acc() -> None:
+    t = np.arange(32 * 20) / 32.0
+    still = np.stack([np.zeros_like(t), np.zeros_like(t), np.ones_like(t)])
+    assert motion_penalty(still, 32.0).score == 1.0
+    moving = still.copy()
+    moving[0] = 0.3 * np.sin(2 * np.pi * 1.5 * t)
+    q = motion_penalty(moving, 32.0)
+    assert q.reasons == ("motion",) and 0.0 < q.score < 1.0
+
+
+def test_template_correlation_of_identical_beats_is_one() -> None:
+    beat = np.sin(np.linspace(0, np.pi, 40)) ** 3
+    x = np.tile(beat, 20)
+    peaks = np.arange(20) * 40 + 20
+    assert beat_template_correlation(x, peaks, 40.0) == pytest.approx(1.0)
