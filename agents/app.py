@@ -1,0 +1,83 @@
+"""The Faust application: built from :class:`~deploy.settings.Settings`, stages registered on it.
+
+An app is built by :func:`create_app` (never at import time), so tests and several workers can
+build apps with different settings in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from agents.topics import AppTopics, declare_topics
+from deploy.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmoApp:
+    """A Faust app with its topics and the settings it was built from."""
+
+    app: faust.App
+    topics: AppTopics
+    settings: Settings
+
+
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """Faust settings derived from emopipe settings (explicit, tuned for a single small broker)."""
+    return {
+        "broker": [f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        "store": settings.store,
+        "processing_guarantee": settings.processing_guarantee,
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "topic_allow_declare": True,
+        "consumer_auto_offset_reset": "earliest",
+        "datadir": str(settings.state_dir / settings.app_id),
+        "web_enabled": settings.web_port > 0,
+        "web_port": max(settings.web_port, 1),
+        "web_host": "127.0.0.1",
+        "web_bind": "127.0.0.1",
+        # the default 60 s session timeout makes a dead worker's partitions wait a minute
+        "broker_session_timeout": 10.0,
+        "broker_heartbeat_interval": 1.0,
+        "broker_commit_interval": 1.0,
+        "producer_acks": -1,
+        "table_cleanup_interval": 30.0,
+        "stream_wait_empty": False,
+        # values are bytes everywhere: codecs live in pipeline/ (sensor chunks) and agents/ (events)
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+
+
+def create_app(settings: Settings, *, stages: tuple[str, ...] = ("ingest",)) -> EmoApp:
+    """Build the emopipe Faust app with the given stages registered.
+
+    Parameters
+    ----------
+    settings
+        Process settings (broker, store, partitions, processing guarantee, ...).
+    stages
+        Stage ids to register, in pipeline order.
+    """
+    app = faust.App(settings.app_id, **faust_options(settings))
+    topics = declare_topics(app, settings)
+    emo = EmoApp(app=app, topics=topics, settings=settings)
+    for stage in stages:
+        _register(emo, stage)
+    return emo
+
+
+def _register(emo: EmoApp, stage: str) -> None:
+    if stage == "ingest":
+        from agents.ingest import register_ingest
+
+        register_ingest(emo)
+    else:
+        msg = f"unknown stage {stage!r}"
+        raise ValueError(msg)

@@ -1,0 +1,66 @@
+"""Dead-letter records: the original message, untouched, plus why it was rejected.
+
+A dead letter loses nothing: the payload is kept byte for byte (base64) with its source
+coordinates, so it can be inspected and replayed once the producer is fixed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+
+DLQ_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One rejected message."""
+
+    stage: str
+    reason: str
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    payload_b64: str
+    error_type: str = "ContractError"
+    schema_version: int = DLQ_SCHEMA_VERSION
+
+    def payload(self) -> bytes:
+        """The original message value, byte for byte."""
+        return base64.b64decode(self.payload_b64)
+
+
+def make_dead_letter(
+    *,
+    stage: str,
+    reason: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes,
+    error_type: str = "ContractError",
+) -> DeadLetter:
+    """Build a dead letter from a rejected Kafka message."""
+    return DeadLetter(
+        stage=stage,
+        reason=reason,
+        source_topic=topic,
+        partition=partition,
+        offset=offset,
+        key=None if key is None else key.decode("utf-8", errors="replace"),
+        payload_b64=base64.b64encode(value or b"").decode("ascii"),
+        error_type=error_type,
+    )
+
+
+def encode_dead_letter(letter: DeadLetter) -> bytes:
+    """JSON bytes of a dead letter."""
+    return json.dumps(asdict(letter), sort_keys=True).encode()
+
+
+def decode_dead_letter(data: bytes) -> DeadLetter:
+    """Inverse of :func:`encode_dead_letter`."""
+    return DeadLetter(**json.loads(data))

@@ -1,0 +1,85 @@
+"""Stage ``ingest``: decode and validate raw chunks; valid ones go on, bad ones to the DLQ.
+
+Reads every ``raw.<modality>`` topic, checks the sensor-chunk contract and per-stream continuity
+(duplicate ``seq``, time going backwards), and forwards valid chunks re-encoded in binary to
+``valid.<modality>``, keyed by subject. Anything else becomes a dead letter with the reason; the
+worker keeps running. Continuity cursors live in a Faust table (changelog-backed), so a restarted
+or rebalanced worker continues the checks where the previous owner stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agents.dlq import encode_dead_letter, make_dead_letter
+from agents.state import StateTable
+from agents.topics import declare_outputs
+from pipeline.codec import decode_chunk, encode_binary
+from pipeline.contract import SensorChunk, StreamCursor, continuity_step
+from pipeline.exceptions import ContractError
+
+logger = logging.getLogger(__name__)
+
+STEP_ID = "ingest"
+
+
+def check_message(
+    cursor: StreamCursor | None, chunk: SensorChunk, topic: str, key: bytes | None, *, raw_prefix: str
+) -> StreamCursor:
+    """Check a decoded chunk against its topic, key and its stream's continuity cursor.
+
+    Returns the new cursor; raises ContractError with the reason otherwise.
+    """
+    expected_topic = f"{raw_prefix}{chunk.modality}"
+    if topic != expected_topic:
+        msg = f"chunk of modality {chunk.modality!r} arrived on topic {topic!r} (expected {expected_topic!r})"
+        raise ContractError(msg)
+    if key is None or key.decode("utf-8", errors="replace") != chunk.subject_id:
+        msg = f"message key {key!r} must be the subject id {chunk.subject_id!r} (partitioning by subject)"
+        raise ContractError(msg)
+    new_cursor, report = continuity_step(cursor, chunk)
+    if report.has_gap:
+        logger.info("gap on %s: %d missing seq, %d ns", chunk.stream_key, report.missing_seq, report.gap_ns)
+    return new_cursor
+
+
+def register_ingest(emo: Any) -> None:
+    """Register the ingest agent and its cursor table on an :class:`~agents.app.EmoApp`."""
+    app, topics, settings = emo.app, emo.topics, emo.settings
+    cursors = StateTable(app, f"{STEP_ID}-cursors", partitions=settings.partitions)
+    raw_prefix = settings.topic("raw.")
+
+    @app.agent(topics.raw_all, name=STEP_ID)
+    async def ingest(stream: Any) -> None:
+        await declare_outputs(topics)
+        async for event in stream.events():
+            msg = event.message
+            try:
+                chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
+                cursor_key = chunk.stream_key
+                cursor = check_message(cursors.get(cursor_key), chunk, msg.topic, event.key, raw_prefix=raw_prefix)
+                cursors.set(cursor_key, cursor)
+                await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=encode_binary(chunk))
+            except ContractError as exc:
+                await _dead_letter(topics, msg, event.key, event.value, str(exc), "ContractError")
+                continue
+            except Exception as exc:  # keep the worker alive, lose nothing
+                logger.exception("ingest: unexpected error on %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+                await _dead_letter(topics, msg, event.key, event.value, f"internal error: {exc!r}", type(exc).__name__)
+                continue
+
+
+async def _dead_letter(topics: Any, msg: Any, key: bytes | None, value: bytes, reason: str, error_type: str) -> None:
+    logger.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+    letter = make_dead_letter(
+        stage=STEP_ID,
+        reason=reason,
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=key,
+        value=value,
+        error_type=error_type,
+    )
+    await topics.dlq.send(key=key, value=encode_dead_letter(letter), headers={"reason": reason.encode()[:1024]})

@@ -1,0 +1,91 @@
+"""Topic layout of emopipe, declared with explicit settings.
+
+Raw sensor data arrives on one topic per modality, ``<prefix>.raw.<modality>``, keyed by
+subject id. Every raw, valid and window topic has the same partition count, and producers use
+the default (murmur2) partitioner on the subject key, so all streams of one subject land in the
+same partition *number* on every topic. Faust assigns the same partition number of co-partitioned
+topics to the same worker, which is what lets the multimodal assembly and fusion stages join a
+subject's streams locally, without a shuffle.
+
+=============================  =========================================================
+``<prefix>.raw.<modality>``    chunks from devices and gateways (JSON or binary encoding)
+``<prefix>.valid.<modality>``  validated chunks, binary encoding, keyed by subject
+``<prefix>.dlq``               dead letters: original payload + reason (JSON)
+``<prefix>.events``            emotion events (JSON, versioned contract)
+=============================  =========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from deploy.settings import MODALITIES, Settings
+
+#: retention of the raw and valid topics (7 days) and of the dead-letter topic (30 days)
+RAW_RETENTION_MS = 7 * 24 * 3600 * 1000
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """Name, partition count and broker configuration of one topic."""
+
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic emopipe uses, with explicit partitions and configuration."""
+    n = settings.partitions
+    raw_cfg = {"retention.ms": str(RAW_RETENTION_MS), "cleanup.policy": "delete"}
+    specs = [TopicSpec(settings.raw_topic(m), n, raw_cfg) for m in MODALITIES]
+    specs += [TopicSpec(settings.topic(f"valid.{m}"), n, raw_cfg) for m in MODALITIES]
+    specs.append(TopicSpec(settings.topic("dlq"), 1, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
+    return specs
+
+
+@dataclass(frozen=True)
+class AppTopics:
+    """Faust topic handles of one app (bytes in, bytes out; codecs live in pipeline/)."""
+
+    raw_all: Any
+    valid: dict[str, Any]
+    valid_all: Any
+    dlq: Any
+    events: Any
+
+
+def declare_topics(app: Any, settings: Settings) -> AppTopics:
+    """Declare emopipe's topics on a Faust app (created by the app with these settings)."""
+    n = settings.partitions
+    raw_cfg = {"retention.ms": str(RAW_RETENTION_MS)}
+
+    def t(*names: str, partitions: int = n, config: dict[str, str] | None = None) -> Any:
+        return app.topic(
+            *names,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+            replicas=settings.replication_factor,
+            config=config or raw_cfg,
+        )
+
+    valid = {m: t(settings.topic(f"valid.{m}")) for m in MODALITIES}
+    return AppTopics(
+        raw_all=t(*(settings.raw_topic(m) for m in MODALITIES)),
+        valid=valid,
+        valid_all=t(*(settings.topic(f"valid.{m}") for m in MODALITIES)),
+        dlq=t(settings.topic("dlq"), partitions=1, config={"retention.ms": str(DLQ_RETENTION_MS)}),
+        events=t(settings.topic("events")),
+    )
+
+
+async def declare_outputs(topics: AppTopics) -> None:
+    """Create the topics a stage only writes to (Faust declares consumed topics by itself)."""
+    for topic in (*topics.valid.values(), topics.dlq, topics.events):
+        await topic.maybe_declare()
