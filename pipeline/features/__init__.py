@@ -27,7 +27,7 @@ from pipeline.exceptions import SignalError
 from pipeline.features import acc, bvp, ecg, eda, temp
 from pipeline.features._common import FloatArray
 
-FEATURE_VERSION = "1.0.0"
+FEATURE_VERSION = "1.1.0"  # 1.1.0: HR_Mean = 60 / mean IBI (time-weighted); adds ecg
 
 FeatureFn = Callable[[FloatArray, float, tuple[str, ...]], dict[str, float]]
 NamesFn = Callable[[tuple[str, ...]], tuple[str, ...]]

@@ -67,8 +67,10 @@ def _band_power(t_s: FloatArray, ibi_ms: FloatArray, lo_hz: float, hi_hz: float)
 def cardiac_features(prefix: str, peaks: NDArray[np.int64], fs_hz: float, duration_s: float) -> dict[str, float]:
     """HR/HRV features from peak sample indices ``peaks`` (shape ``(k,)``, increasing) of one window.
 
-    Returns keys :func:`cardiac_names` (``HR`` in bpm, NN statistics in ms, band powers in ms^2,
-    ``pNN50`` in percent, ``Beats_ValidFraction`` = valid IBI time / window duration).
+    Returns keys :func:`cardiac_names` (``HR`` in bpm; ``HR_Mean`` is 60 / mean valid IBI, the
+    time-average of the instantaneous rate as in NeuroKit's mean ``PPG_Rate``/``ECG_Rate``;
+    NN statistics in ms, band powers in ms^2, ``pNN50`` in percent,
+    ``Beats_ValidFraction`` = valid IBI time / window duration).
     """
     out = nan_features(cardiac_names(prefix))
     out[f"{prefix}_Beats_N"] = float(peaks.shape[0])
@@ -82,7 +84,7 @@ def cardiac_features(prefix: str, peaks: NDArray[np.int64], fs_hz: float, durati
     if np.count_nonzero(ok) < 3:
         return out
     hr = 60.0 / ibi_s[ok]
-    out[f"{prefix}_HR_Mean"] = float(hr.mean())
+    out[f"{prefix}_HR_Mean"] = float(60.0 / ibi_s[ok].mean())  # time-weighted, as NeuroKit's mean *_Rate
     out[f"{prefix}_HR_Std"] = float(hr.std())
     if coverage < MIN_COVERAGE:
         return out
