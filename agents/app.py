@@ -78,6 +78,14 @@ def _register(emo: EmoApp, stage: str) -> None:
         from agents.ingest import register_ingest
 
         register_ingest(emo)
+    elif stage == "emit":
+        from agents.emit import register_emit
+
+        register_emit(emo)
+    elif stage == "window":
+        from agents.window import register_window
+
+        register_window(emo)
     else:
         msg = f"unknown stage {stage!r}"
         raise ValueError(msg)

@@ -62,18 +62,23 @@ def register_ingest(emo: Any) -> None:
                 cursors.set(cursor_key, cursor)
                 await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=encode_binary(chunk))
             except ContractError as exc:
-                await _dead_letter(topics, msg, event.key, event.value, str(exc), "ContractError")
+                await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
                 continue
             except Exception as exc:  # keep the worker alive, lose nothing
                 logger.exception("ingest: unexpected error on %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-                await _dead_letter(topics, msg, event.key, event.value, f"internal error: {exc!r}", type(exc).__name__)
+                await dead_letter(
+                    topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", type(exc).__name__
+                )
                 continue
 
 
-async def _dead_letter(topics: Any, msg: Any, key: bytes | None, value: bytes, reason: str, error_type: str) -> None:
-    logger.warning("dead letter from %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+async def dead_letter(
+    topics: Any, stage: str, msg: Any, key: bytes | None, value: bytes, reason: str, error_type: str
+) -> None:
+    """Send a rejected message, byte for byte, with the reason to the dead-letter topic."""
+    logger.warning("%s: dead letter from %s[%d]@%d: %s", stage, msg.topic, msg.partition, msg.offset, reason)
     letter = make_dead_letter(
-        stage=STEP_ID,
+        stage=stage,
         reason=reason,
         topic=msg.topic,
         partition=msg.partition,

@@ -10,6 +10,7 @@ subject's streams locally, without a shuffle.
 =============================  =========================================================
 ``<prefix>.raw.<modality>``    chunks from devices and gateways (JSON or binary encoding)
 ``<prefix>.valid.<modality>``  validated chunks, binary encoding, keyed by subject
+``<prefix>.windows``           filtered windows with features and quality (msgpack), keyed by subject
 ``<prefix>.dlq``               dead letters: original payload + reason (JSON)
 ``<prefix>.events``            emotion events (JSON, versioned contract)
 =============================  =========================================================
@@ -43,6 +44,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs = [TopicSpec(settings.raw_topic(m), n, raw_cfg) for m in MODALITIES]
     specs += [TopicSpec(settings.topic(f"valid.{m}"), n, raw_cfg) for m in MODALITIES]
     specs.append(TopicSpec(settings.topic("dlq"), 1, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
     return specs
 
@@ -54,6 +56,7 @@ class AppTopics:
     raw_all: Any
     valid: dict[str, Any]
     valid_all: Any
+    windows: Any
     dlq: Any
     events: Any
 
@@ -80,6 +83,7 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         raw_all=t(*(settings.raw_topic(m) for m in MODALITIES)),
         valid=valid,
         valid_all=t(*(settings.topic(f"valid.{m}") for m in MODALITIES)),
+        windows=t(settings.topic("windows")),
         dlq=t(settings.topic("dlq"), partitions=1, config={"retention.ms": str(DLQ_RETENTION_MS)}),
         events=t(settings.topic("events")),
     )
@@ -87,5 +91,5 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
 
 async def declare_outputs(topics: AppTopics) -> None:
     """Create the topics a stage only writes to (Faust declares consumed topics by itself)."""
-    for topic in (*topics.valid.values(), topics.dlq, topics.events):
+    for topic in (*topics.valid.values(), topics.windows, topics.dlq, topics.events):
         await topic.maybe_declare()

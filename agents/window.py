@@ -1,0 +1,71 @@
+"""Stage ``window``: causal filtering, event-time windows, quality and features per stream.
+
+Reads ``valid.<modality>``; each stream (subject, session, device, modality) has a
+:class:`pipeline.stream.StreamState` (filter ``zi``, sample buffers, window cursor) kept in a
+changelog-backed table, so a restarted or rebalanced worker continues the stream exactly where the
+previous owner stopped. Completed windows go to ``windows`` keyed by subject.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from agents.ingest import dead_letter
+from agents.state import StateTable
+from agents.topics import declare_outputs
+from pipeline.codec import decode_chunk
+from pipeline.contract import SensorChunk
+from pipeline.exceptions import ContractError, SignalError
+from pipeline.records import WindowRecord, encode_window_record
+from pipeline.stream import StreamConfig, StreamState, default_config, stream_init, stream_step
+
+logger = logging.getLogger(__name__)
+
+STEP_ID = "window"
+
+
+def stream_config_for(chunk: SensorChunk) -> StreamConfig:
+    """Default stream configuration for the stream a chunk belongs to (rate, units, channel names)."""
+    if chunk.fs_hz is None:
+        msg = f"stream {chunk.stream_key}: irregular streams (no fs_hz) are not windowed by this stage yet"
+        raise SignalError(msg)
+    cfg = default_config(chunk.modality, chunk.fs_hz, units=chunk.units[0] if chunk.units else None)
+    if not cfg.channels or len(cfg.channels) != len(chunk.channels):
+        cfg = dataclasses.replace(cfg, channels=tuple(chunk.channels))
+    return cfg
+
+
+def window_step(state: StreamState | None, chunk: SensorChunk) -> tuple[StreamState, list[Any]]:
+    """Advance a stream by one chunk (initialising it on its first chunk); return state and windows."""
+    if state is None:
+        state = stream_init(stream_config_for(chunk))
+    return stream_step(state, chunk.t0_ns, chunk.samples, chunk.seq)
+
+
+def register_window(emo: Any) -> None:
+    """Register the window agent and its stream-state table."""
+    app, topics, settings = emo.app, emo.topics, emo.settings
+    states = StateTable(app, f"{STEP_ID}-streams", partitions=settings.partitions)
+
+    @app.agent(topics.valid_all, name=STEP_ID)
+    async def window(stream: Any) -> None:
+        await declare_outputs(topics)
+        async for event in stream.events():
+            msg = event.message
+            try:
+                chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
+                key = chunk.stream_key
+                state, windows = window_step(states.get(key), chunk)
+                states.set(key, state)
+                now_ns = time.time_ns()
+                for w in windows:
+                    rec = WindowRecord(chunk.subject_id, chunk.session_id, w, now_ns, chunk.synthetic)
+                    await topics.windows.send(key=chunk.subject_id.encode(), value=encode_window_record(rec))
+            except (ContractError, SignalError) as exc:
+                await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
+            except Exception as exc:  # keep the worker alive, lose nothing
+                logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
+                await dead_letter(topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", "internal")
