@@ -40,6 +40,7 @@ FloatArray = NDArray[np.float64]
 FLAG_OK, FLAG_GAP, FLAG_NAN = 0, 1, 2
 PHYSIOLOGY = ("bvp", "ecg", "eda", "temp", "acc", "resp")
 _E4_ACC_UNITS = ("1/64 g", "1/64g", "g/64")
+_NAMED_CHANNELS = ("eeg", "audio_features", "video_features")
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,19 @@ class StreamConfig:
     keep_raw: bool = False
 
 
-def default_config(modality: str, fs_hz: float, *, units: str | None = None, mains_hz: float = 50.0) -> StreamConfig:
+def default_config(
+    modality: str,
+    fs_hz: float,
+    *,
+    units: str | None = None,
+    mains_hz: float = 50.0,
+    channels: tuple[str, ...] = (),
+) -> StreamConfig:
     """Defaults: physiology 60 s windows; eeg, audio, video 5 s; every hop 5 s (one shared grid).
 
-    ``units`` "1/64 g" (the E4's ACC export) sets ``scale`` to 1/64. Tweak with ``dataclasses.replace``.
+    ``units`` "1/64 g" (the E4's ACC export) sets ``scale`` to 1/64; ``channels`` names the rows
+    (required for eeg, audio_features and video_features, whose feature names depend on them).
+    Tweak with ``dataclasses.replace``.
     """
     if not fs_hz > 0:
         msg = f"fs_hz must be > 0, got {fs_hz}"
@@ -93,7 +103,7 @@ def default_config(modality: str, fs_hz: float, *, units: str | None = None, mai
     scale = 1.0 / 64.0 if modality == "acc" and units in _E4_ACC_UNITS else 1.0
     corner = filt.low_hz if filt.kind in ("bandpass", "highpass") else filt.high_hz
     warmup_s = 0.0 if corner is None or filt.kind == "none" else min(2.0 / corner, window_s)
-    channels = ("x", "y", "z") if modality == "acc" else ()
+    channels = channels or (("x", "y", "z") if modality == "acc" else ())
     return StreamConfig(
         modality=modality, fs_hz=fs_hz, window_s=window_s, hop_s=5.0, max_gap_s=1.0,
         filter=filt, scale=scale, warmup_s=warmup_s, channels=channels,
@@ -147,6 +157,9 @@ def stream_init(cfg: StreamConfig) -> StreamState:
     """Fresh state for ``cfg``."""
     if not (cfg.window_s > 0 and cfg.hop_s > 0 and cfg.fs_hz > 0 and cfg.max_gap_s >= 0):
         msg = f"invalid stream config: {cfg}"
+        raise SignalError(msg)
+    if cfg.compute_features and cfg.modality in _NAMED_CHANNELS and not cfg.channels:
+        msg = f"{cfg.modality}: features need StreamConfig.channels (the channel names)"
         raise SignalError(msg)
     n_ch = len(cfg.channels) if cfg.channels else None
     return StreamState(cfg=cfg, filt=filter_init(cfg.filter), n_channels=n_ch)

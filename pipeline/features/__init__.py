@@ -13,6 +13,10 @@ Expected inputs (after the stream's causal filter):
 - ``eda``: 1 channel, uS (E4: 4 Hz).
 - ``temp``: 1 channel, degC (E4: 4 Hz).
 - ``acc``: 3 channels x, y, z in g (E4: 32 Hz, raw 1/64 g scaled by the stream).
+- ``resp``: 1 channel, any units and rate >= 5 Hz.
+- ``eeg``: named channels (uV), rate >= 100 Hz; names depend on ``channels``.
+- ``audio_features``: eGeMAPS LLD channels at 100 frames/s; names depend on ``channels``.
+- ``video_features``: OpenFace ``AUxx_r``/``AUxx_c`` channels; names depend on ``channels``.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.exceptions import SignalError
-from pipeline.features import acc, bvp, ecg, eda, temp
+from pipeline.features import acc, audio, bvp, ecg, eda, eeg, resp, temp, video
 from pipeline.features._common import FloatArray
 
-FEATURE_VERSION = "1.1.0"  # 1.1.0: HR_Mean = 60 / mean IBI (time-weighted); adds ecg
+FEATURE_VERSION = "1.2.0"  # 1.1: HR_Mean = 60 / mean IBI; +ecg. 1.2: +resp, eeg, audio, video
 
 FeatureFn = Callable[[FloatArray, float, tuple[str, ...]], dict[str, float]]
 NamesFn = Callable[[tuple[str, ...]], tuple[str, ...]]
@@ -50,6 +54,10 @@ _REGISTRY: dict[str, _Extractor] = {
     "eda": _Extractor(_fixed(eda.NAMES), eda.eda_features, 1),
     "temp": _Extractor(_fixed(temp.NAMES), temp.temp_features, 1),
     "acc": _Extractor(_fixed(acc.NAMES), acc.acc_features, 3),
+    "resp": _Extractor(_fixed(resp.NAMES), resp.resp_features, 1),
+    "eeg": _Extractor(eeg.eeg_names, eeg.eeg_features, None),
+    "audio_features": _Extractor(audio.audio_names, audio.audio_features, None),
+    "video_features": _Extractor(video.video_names, video.video_features, None),
 }
 
 
@@ -94,7 +102,7 @@ def window_features(
     """
     ext = _extractor(modality)
     x = np.asarray(samples, dtype=np.float64)
-    _check_shape(modality, x, fs_hz, ext.n_channels)
+    _check_shape(modality, x, fs_hz, ext.n_channels, channels)
     names = ext.names(channels)
     if x.shape[1] < 2 or not np.all(np.isfinite(x)):
         return dict.fromkeys(names, float("nan"))
@@ -102,9 +110,12 @@ def window_features(
     return {name: float(got.get(name, float("nan"))) for name in names}
 
 
-def _check_shape(modality: str, x: FloatArray, fs_hz: float, n_channels: int | None) -> None:
+def _check_shape(modality: str, x: FloatArray, fs_hz: float, n_channels: int | None, channels: tuple[str, ...]) -> None:
     if x.ndim != 2:
         msg = f"{modality} window must be 2-D (channels, n), got shape {x.shape}"
+        raise SignalError(msg)
+    if n_channels is None and x.shape[0] != len(channels):
+        msg = f"{modality} window has {x.shape[0]} rows but {len(channels)} channel names"
         raise SignalError(msg)
     if n_channels is not None and x.shape[0] != n_channels:
         msg = f"{modality} window must have {n_channels} channel(s), got {x.shape[0]}"
