@@ -55,7 +55,11 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings, *, stages: tuple[str, ...] = ("ingest",)) -> EmoApp:
+#: every stage, in pipeline order
+ALL_STAGES: tuple[str, ...] = ("ingest", "window", "classify", "emit")
+
+
+def create_app(settings: Settings, *, stages: tuple[str, ...] = ALL_STAGES) -> EmoApp:
     """Build the emopipe Faust app with the given stages registered.
 
     Parameters
@@ -78,6 +82,10 @@ def _register(emo: EmoApp, stage: str) -> None:
         from agents.ingest import register_ingest
 
         register_ingest(emo)
+    elif stage == "classify":
+        from agents.classify import register_classify
+
+        register_classify(emo)
     elif stage == "emit":
         from agents.emit import register_emit
 

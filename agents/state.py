@@ -17,13 +17,17 @@ import faust
 class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
 
-    def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+    def __init__(self, app: faust.App, name: str, *, partitions: int, use_partitioner: bool = False) -> None:
+        # use_partitioner: the changelog partition comes from the key (murmur2, like the producers'),
+        # not from the event being processed; required when state is written outside the event's
+        # context (batched processing), and correct only when the key is the message key (subject).
         self.table = app.Table(
             name,
             default=None,
             key_type=bytes,
             value_type=bytes,
             partitions=partitions,
+            use_partitioner=use_partitioner,
         )
 
     def get(self, key: str) -> Any:

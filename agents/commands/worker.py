@@ -24,14 +24,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="processing guarantee (env EMOPIPE_PROCESSING_GUARANTEE, default at_least_once)",
     )
-    p.add_argument("--stages", default=None, help="comma-separated stages to run (default: all available)")
+    p.add_argument(
+        "--stages", default=None, help="comma-separated stages to run: ingest,window,classify,emit (default: all)"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Build the app from settings and run a worker until interrupted."""
     import faust
 
-    from agents.app import create_app
+    from agents.app import ALL_STAGES, create_app
 
     overrides: dict[str, object] = {}
     if args.without_web:
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["processing_guarantee"] = args.guarantee
     if overrides:
         settings = settings.model_copy(update=overrides)
-    stages = tuple(args.stages.split(",")) if args.stages else ("ingest",)
+    stages = tuple(args.stages.split(",")) if args.stages else ALL_STAGES
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     emo = create_app(settings, stages=stages)
     worker = faust.Worker(emo.app, loglevel=settings.log_level.lower(), quiet=True)

@@ -49,7 +49,9 @@ def _create_topics(bootstrap: str, prefix: str, partitions: int) -> None:
 
 def test_ingest_forwards_valid_chunks_and_dead_letters_the_rest(kafka_bootstrap, unique_prefix, start_worker):
     _create_topics(kafka_bootstrap, unique_prefix, partitions=2)
-    worker = start_worker(unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_STORE": "memory://"})
+    worker = start_worker(
+        unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_STORE": "memory://"}, args=("--stages", "ingest")
+    )
     worker.wait_ready()
 
     good = [_chunk(0), _chunk(1), _chunk(2, subject="S03"), _chunk(3)]
@@ -83,7 +85,10 @@ def test_ingest_forwards_valid_chunks_and_dead_letters_the_rest(kafka_bootstrap,
     assert [(c.subject_id, c.seq) for c in got] == [("S02", 0), ("S02", 1), ("S03", 2), ("S02", 3)]
     for c, original in zip(got, sorted(good, key=lambda c: c.seq), strict=True):
         assert c == original  # bit-exact after JSON or binary in, binary out
-    assert all(k == c.subject_id.encode() for (k, _, _), c in zip(valid, map(decode_chunk, (v for _, v, _ in valid)), strict=True))
+    assert all(
+        k == c.subject_id.encode()
+        for (k, _, _), c in zip(valid, map(decode_chunk, (v for _, v, _ in valid)), strict=True)
+    )
 
     letters = [decode_dead_letter(v) for _, v, _ in dlq]
     assert len(letters) == 6, [lt.reason for lt in letters]

@@ -1,0 +1,169 @@
+"""Stage ``classify``: multimodal assembly, personal baseline, batched inference, event out.
+
+Reads ``windows`` (keyed by subject). Per subject, a :class:`SubjectState` (the assembler's
+pending slots, the model's running personal baseline, the event-time watermark) lives in a
+changelog-backed table. Messages are taken in batches (``take_events``) so that all windows
+completed in a batch go through the model in one call; the table uses the subject key's
+partition (``use_partitioner``), which is the partition of the windows topic the subject lives in,
+so batching never puts state in another worker's partition. Events go to the ``events`` topic
+keyed by subject; the emit stage mirrors them into Redis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agents.ingest import dead_letter
+from agents.state import StateTable
+from agents.topics import declare_outputs
+from pipeline.assembly import AssemblerState, MultimodalWindow, assembler_init, assembler_step
+from pipeline.events import EmotionEvent, ModalityStatus, encode_event
+from pipeline.exceptions import ContractError, SignalError
+from pipeline.records import WindowRecord, decode_window_record
+
+logger = logging.getLogger(__name__)
+
+STEP_ID = "classify"
+#: how long an incomplete multimodal slot waits for a missing modality, in event time
+DEFAULT_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    """Picklable per-subject state of the classify stage."""
+
+    assembler: AssemblerState
+    model_state: Any
+    watermark_ns: int = 0
+    session_id: str = ""
+    synthetic: bool = False
+    last_ingest_ns: int = 0
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A multimodal window whose model input is ready, waiting for the batched model call."""
+
+    subject_id: str
+    session_id: str
+    synthetic: bool
+    mm: MultimodalWindow
+    x: Any
+    ingest_ns: int
+    window_close_ns: int
+
+
+def merged_features(mm: MultimodalWindow) -> dict[str, float]:
+    """All modality windows' features of one slot in one dict (keys are modality-prefixed)."""
+    out: dict[str, float] = {}
+    for w in mm.windows.values():
+        out.update(w.features)
+    return out
+
+
+def subject_step(
+    model: Any, state: SubjectState | None, rec: WindowRecord, *, grace_s: float, now_ns: int
+) -> tuple[SubjectState, list[Pending]]:
+    """Fold one window record into a subject's state; return the slots ready for inference."""
+    if state is None:
+        modalities = tuple(model.card["modalities"])
+        state = SubjectState(assembler_init(modalities, grace_s=grace_s), model.new_state())
+    if rec.window.modality not in state.assembler.modalities:
+        return state, []  # a modality this model does not use
+    watermark = max(state.watermark_ns, rec.window.end_ns)
+    last_ingest = max(state.last_ingest_ns, rec.ingest_ns)
+    assembler, slots = assembler_step(state.assembler, rec.window, watermark)
+    model_state = state.model_state
+    ready: list[Pending] = []
+    for mm in slots:
+        model_state, x = model.prepare(model_state, merged_features(mm))
+        ready.append(Pending(rec.subject_id, rec.session_id, rec.synthetic, mm, x, last_ingest, now_ns))
+    new = SubjectState(assembler, model_state, watermark, rec.session_id, rec.synthetic, last_ingest)
+    return new, ready
+
+
+def make_events(model: Any, pending: Sequence[Pending], proba: Any, *, inference_done_ns: int) -> list[EmotionEvent]:
+    """Build the events of a batch from the model's probabilities ``(B, C)``."""
+    classes = tuple(model.classes)
+    card = model.card
+    events = []
+    for p, row in zip(pending, np.asarray(proba, dtype=np.float64), strict=True):
+        row = row / row.sum()
+        mods = {
+            m: ModalityStatus(
+                bool(present), float(p.mm.quality.get(m, 0.0)), tuple(p.mm.quality_reasons.get(m, ("missing",)))
+            )
+            for m, present in p.mm.present.items()
+        }
+        events.append(
+            EmotionEvent(
+                subject_id=p.subject_id,
+                session_id=p.session_id,
+                window_start_ns=p.mm.start_ns,
+                window_end_ns=p.mm.end_ns,
+                label=classes[int(np.argmax(row))],
+                probabilities={c: float(v) for c, v in zip(classes, row, strict=True)},
+                modalities=mods,
+                model_name=str(card["name"]),
+                model_version=str(card["version"]),
+                latency_ns={
+                    "ingest_ns": p.ingest_ns,
+                    "window_close_ns": p.window_close_ns,
+                    "inference_done_ns": inference_done_ns,
+                },
+                synthetic=p.synthetic,
+            )
+        )
+    return events
+
+
+def classify_batch(model: Any, pending: Sequence[Pending]) -> list[EmotionEvent]:
+    """One model call for every ready slot of a batch."""
+    if not pending:
+        return []
+    x = np.stack([np.asarray(p.x, dtype=np.float32) for p in pending])
+    proba = model.predict_proba(x)
+    return make_events(model, pending, proba, inference_done_ns=time.time_ns())
+
+
+def register_classify(
+    emo: Any, *, task: str = "stress_binary", batch_max: int = 64, batch_within_s: float = 0.05
+) -> None:
+    """Register the classify agent (loads the committed default model of ``task``)."""
+    from models.registry import load_default
+
+    app, topics, settings = emo.app, emo.topics, emo.settings
+    model = load_default(task)
+    states = StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions, use_partitioner=True)
+
+    @app.agent(topics.windows, name=STEP_ID)
+    async def classify(stream: Any) -> None:
+        await declare_outputs(topics)
+        async for batch in stream.take_events(batch_max, within=batch_within_s):
+            pending: list[Pending] = []
+            for event in batch:
+                msg = event.message
+                try:
+                    rec = decode_window_record(event.value)
+                    state, ready = subject_step(
+                        model, states.get(rec.subject_id), rec, grace_s=DEFAULT_GRACE_S, now_ns=time.time_ns()
+                    )
+                    states.set(rec.subject_id, state)
+                    pending.extend(ready)
+                except (ContractError, SignalError) as exc:
+                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
+                except Exception as exc:
+                    logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
+                    await dead_letter(
+                        topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", "internal"
+                    )
+            for ev in classify_batch(model, pending):
+                ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
+                await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev))
