@@ -16,7 +16,7 @@ listeners.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agents.redis_sink import redis_keys
@@ -54,9 +54,17 @@ class EventClient:
         return [decode_event(fields[b"event"]) for _, fields in rows]
 
     def follow(
-        self, subject: str | None = None, *, since_ms: int | None = None, idle_timeout_s: float | None = None
+        self,
+        subject: str | None = None,
+        *,
+        since_ms: int | None = None,
+        idle_timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Iterator[EmotionEvent]:
-        """History from ``since_ms`` (None: only new events), then live events until idle for ``idle_timeout_s``."""
+        """History from ``since_ms`` (None: only new events), then live events.
+
+        Ends when idle for ``idle_timeout_s`` or when ``stop()`` returns True (checked every 0.5 s).
+        """
         stream = self._stream(subject)
         last_id = "$" if since_ms is None else f"{since_ms}-0"
         if last_id != "$":
@@ -69,6 +77,8 @@ class EventClient:
             last_id = "0-0"
         idle_since = time.monotonic()
         while idle_timeout_s is None or time.monotonic() - idle_since < idle_timeout_s:
+            if stop is not None and stop():
+                return
             resp = self._redis.xread({stream: last_id}, block=500, count=100)
             for _, entries in resp or ():
                 for entry_id, fields in entries:

@@ -1,0 +1,198 @@
+"""``emopipe demo``: the main job, end to end, on a real recording.
+
+Creates the topics, starts a Faust worker (all stages), replays one real Stress-Predict subject
+through Kafka at ``--speed``, prints the emotion events live as they land in Redis, and ends with a
+summary: events, agreement with the ground-truth stress labels, and latency percentiles. The
+worker is stopped at the end (also on Ctrl-C). Kafka and Redis must be running: ``bash run.sh
+demo`` starts and stops them around this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from deploy.settings import REPO_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+HELP = "run the main job: replay a real recording through Kafka, Faust and the model into Redis"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``emopipe demo``."""
+    p.add_argument("--subject", default="S02", help="Stress-Predict subject to replay (default S02)")
+    p.add_argument("--speed", type=float, default=30.0, help="replay speed-up over real time (default 30)")
+    p.add_argument("--chunk-s", type=float, default=1.0, help="chunk length in seconds of signal (default 1)")
+    p.add_argument("--quiet-events", action="store_true", help="do not print every event, only the summary")
+    p.add_argument("--drain-timeout-s", type=float, default=120.0,
+                   help="after the replay, wait at most this long for the last events (default 120)")  # fmt: skip
+
+
+def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `emopipe worker` (all stages) as a subprocess logging to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "EMOPIPE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "EMOPIPE_REDIS_URL": settings.redis_url,
+        "EMOPIPE_TOPIC_PREFIX": settings.topic_prefix,
+        "EMOPIPE_APP_ID": settings.app_id,
+        "EMOPIPE_PARTITIONS": str(settings.partitions),
+    }
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "agents.cli", "worker", "--without-web"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 180.0) -> None:
+    """Wait for the worker's "Ready" line; raise with the log tail if it dies or times out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if "[^Worker]: Ready" in text:
+            return
+        if proc.poll() is not None:
+            msg = f"worker exited with {proc.returncode}; last log lines:\n{text[-3000:]}"
+            raise RuntimeError(msg)
+        time.sleep(0.3)
+    msg = f"worker not ready after {timeout_s:.0f} s (log: {log_path})"
+    raise RuntimeError(msg)
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, wait up to 30 s, then SIGKILL."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def percentiles_ms(values_ns: list[int]) -> dict[str, float]:
+    """p50/p95/p99 of durations in ns, in ms."""
+    import numpy as np
+
+    if not values_ns:
+        return {}
+    a = np.asarray(values_ns, dtype=np.float64) / 1e6
+    return {f"p{q}": round(float(np.percentile(a, q)), 1) for q in (50, 95, 99)}
+
+
+def agreement(events: list[Any], data_dir: Path, subject: str) -> dict[str, float] | None:
+    """Accuracy and balanced accuracy of the events' labels against the per-second ground truth."""
+    import numpy as np
+
+    from models.stress_data import load_labels, window_labels
+
+    labels = load_labels(data_dir).get(int(subject.lstrip("Ss")))
+    if labels is None or not events:
+        return None
+    t_s, y, _ = labels
+    start = np.array([e.window_start_ns for e in events], dtype=np.int64)
+    end = np.array([e.window_end_ns for e in events], dtype=np.int64)
+    truth = window_labels(start, end, t_s, y)
+    classes = list(events[0].probabilities)
+    pred = np.array([classes.index(e.label) for e in events])
+    ok = truth >= 0
+    if not ok.any():
+        return None
+    recalls = [float(np.mean(pred[ok & (truth == c)] == c)) for c in np.unique(truth[ok])]
+    return {"windows_labelled": int(ok.sum()), "accuracy": float(np.mean(pred[ok] == truth[ok])),
+            "balanced_accuracy": float(np.mean(recalls))}  # fmt: skip
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the demo; 0 when events arrived."""
+    from agents.client import EventClient
+    from agents.commands import topics as topics_cmd
+    from agents.commands._publishing import send_all
+    from agents.commands.subscribe import format_event
+    from agents.sources import count_chunks, find_recordings, replay_chunks
+
+    subject = args.subject.upper()
+    path = settings.data_dir / "stress-predict" / "Raw_data" / subject
+    if not path.is_dir():
+        print(f"error: no recording at {path} (set EMOPIPE_DATA_DIR to the shared data)", file=sys.stderr)
+        return 2
+    # a fresh app id and topic prefix per run: the demo never mixes with earlier runs' state
+    run_id = time.strftime("demo%Y%m%d%H%M%S")
+    settings = settings.model_copy(update={"topic_prefix": run_id, "app_id": run_id})
+    topics_cmd.run(argparse.Namespace(partitions=None, list=False), settings)
+    log_path = REPO_ROOT / ".run" / "logs" / f"worker-{run_id}.log"
+    print(f"[demo] starting a Faust worker (log: {log_path})", file=sys.stderr)
+    worker = start_worker(settings, log_path)
+    client = EventClient(settings.redis_url, prefix=settings.topic_prefix)
+    events: list[Any] = []
+    stop = threading.Event()
+
+    def follow() -> None:
+        for ev in client.follow(subject, since_ms=0, stop=stop.is_set):
+            events.append(ev)
+            if not args.quiet_events:
+                print(format_event(ev), flush=True)
+
+    follower = threading.Thread(target=follow, daemon=True)
+    try:
+        wait_ready(worker, log_path)
+        print(f"[demo] worker ready; replaying {subject} at {args.speed:g}x real time", file=sys.stderr)
+        follower.start()
+        recordings = find_recordings([path])
+        chunks = replay_chunks(recordings, chunk_s=args.chunk_s, rebase_to_ns=None, subject_ids=[subject])
+        replay_args = argparse.Namespace(fast=False, speed=args.speed, encoding="binary", compression="gzip",
+                                         linger_ms=20, topic_prefix=None)  # fmt: skip
+        send_all(chunks, replay_args, settings, total=count_chunks(recordings, chunk_s=args.chunk_s))
+        print("[demo] replay done; waiting for the last windows", file=sys.stderr)
+        drain(events, args.drain_timeout_s)
+    finally:
+        stop.set()
+        stop_worker(worker)
+    if follower.is_alive():
+        follower.join(timeout=5)
+    summary(events, settings, subject)
+    client.close()
+    return 0 if events else 1
+
+
+def drain(events: list[Any], timeout_s: float, idle_s: float = 15.0) -> None:
+    """Wait until no event arrived for ``idle_s`` seconds (or ``timeout_s`` passed)."""
+    deadline = time.monotonic() + timeout_s
+    last_n, last_change = len(events), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - last_change < idle_s:
+        time.sleep(0.5)
+        if len(events) != last_n:
+            last_n, last_change = len(events), time.monotonic()
+
+
+def summary(events: list[Any], settings: Settings, subject: str) -> None:
+    """Print the end-of-run summary."""
+    e2e = [
+        e.latency_ns["redis_write_ns"] - e.latency_ns["ingest_ns"] for e in events if "redis_write_ns" in e.latency_ns
+    ]
+    close = [e.latency_ns["redis_write_ns"] - e.latency_ns["window_close_ns"] for e in events
+             if "redis_write_ns" in e.latency_ns]  # fmt: skip
+    agree = agreement(events, settings.data_dir, subject)
+    labels: dict[str, int] = {}
+    for e in events:
+        labels[e.label] = labels.get(e.label, 0) + 1
+    print("\n=== emopipe demo summary ===")
+    print(f"subject {subject}: {len(events)} emotion events in Redis; labels {labels}")
+    if events:
+        print(f"model {events[0].model_name}@{events[0].model_version}")
+    if agree:
+        print(f"agreement with ground-truth stress labels: accuracy {agree['accuracy']:.3f}, balanced accuracy "
+              f"{agree['balanced_accuracy']:.3f} over {agree['windows_labelled']} labelled windows")  # fmt: skip
+    print(f"latency chunk ingest -> event in Redis (ms): {percentiles_ms(e2e)}")
+    print(f"latency window close -> event in Redis (ms): {percentiles_ms(close)}")
