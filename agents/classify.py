@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 STEP_ID = "classify"
 #: how long an incomplete multimodal slot waits for a missing modality, in event time
 DEFAULT_GRACE_S = 10.0
+#: a modality whose windows lag the subject's newest window by more than this (event time) no longer
+#: holds the watermark back: the device stopped sending it, slots go on without it
+DEFAULT_STALE_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class SubjectState:
 
     assembler: AssemblerState
     model_state: Any
-    watermark_ns: int = 0
+    last_end_ns: tuple[tuple[str, int], ...] = ()
     session_id: str = ""
     synthetic: bool = False
     last_ingest_ns: int = 0
@@ -68,8 +71,19 @@ def merged_features(mm: MultimodalWindow) -> dict[str, float]:
     return out
 
 
+def subject_watermark_ns(last_end_ns: dict[str, int], stale_ns: int) -> int:
+    """Event-time watermark of one subject: the slowest of its live modalities.
+
+    Each modality's progress is the end of its newest window; a modality further than ``stale_ns``
+    behind the newest one is considered stopped and ignored. Using the slowest live modality (not
+    the fastest) means a burst on one topic cannot expire slots that another topic is still filling.
+    """
+    newest = max(last_end_ns.values())
+    return min(t for t in last_end_ns.values() if t >= newest - stale_ns)
+
+
 def subject_step(
-    model: Any, state: SubjectState | None, rec: WindowRecord, *, grace_s: float, now_ns: int
+    model: Any, state: SubjectState | None, rec: WindowRecord, *, grace_s: float, stale_s: float, now_ns: int
 ) -> tuple[SubjectState, list[Pending]]:
     """Fold one window record into a subject's state; return the slots ready for inference."""
     if state is None:
@@ -77,7 +91,9 @@ def subject_step(
         state = SubjectState(assembler_init(modalities, grace_s=grace_s), model.new_state())
     if rec.window.modality not in state.assembler.modalities:
         return state, []  # a modality this model does not use
-    watermark = max(state.watermark_ns, rec.window.end_ns)
+    last_end = dict(state.last_end_ns)
+    last_end[rec.window.modality] = max(last_end.get(rec.window.modality, 0), rec.window.end_ns)
+    watermark = subject_watermark_ns(last_end, round(stale_s * 1e9))
     last_ingest = max(state.last_ingest_ns, rec.ingest_ns)
     assembler, slots = assembler_step(state.assembler, rec.window, watermark)
     model_state = state.model_state
@@ -85,7 +101,9 @@ def subject_step(
     for mm in slots:
         model_state, x = model.prepare(model_state, merged_features(mm))
         ready.append(Pending(rec.subject_id, rec.session_id, rec.synthetic, mm, x, last_ingest, now_ns))
-    new = SubjectState(assembler, model_state, watermark, rec.session_id, rec.synthetic, last_ingest)
+    new = SubjectState(
+        assembler, model_state, tuple(sorted(last_end.items())), rec.session_id, rec.synthetic, last_ingest
+    )
     return new, ready
 
 
@@ -153,7 +171,12 @@ def register_classify(
                 try:
                     rec = decode_window_record(event.value)
                     state, ready = subject_step(
-                        model, states.get(rec.subject_id), rec, grace_s=DEFAULT_GRACE_S, now_ns=time.time_ns()
+                        model,
+                        states.get(rec.subject_id),
+                        rec,
+                        grace_s=DEFAULT_GRACE_S,
+                        stale_s=DEFAULT_STALE_S,
+                        now_ns=time.time_ns(),
                     )
                     states.set(rec.subject_id, state)
                     pending.extend(ready)
