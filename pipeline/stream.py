@@ -35,6 +35,7 @@ from pipeline.exceptions import SignalError
 from pipeline.features import FEATURE_VERSION, modalities, window_features
 from pipeline.filters import FilterConfig, FilterState, default_filter_config, filter_init, filter_step
 from pipeline.quality import window_quality
+from pipeline.resample import hold_on_grid, last_index_at_or_before, nominal_times_ns
 
 FloatArray = NDArray[np.float64]
 FLAG_OK, FLAG_GAP, FLAG_NAN = 0, 1, 2
@@ -151,6 +152,8 @@ class StreamState:
     n_resets: int = 0
     n_dropped_chunks: int = 0
     n_dropped_samples: int = 0
+    last_frame: FloatArray | None = None  # irregular streams: last frame received, (channels,)
+    last_frame_ns: int | None = None  # ... and its timestamp
 
 
 def stream_init(cfg: StreamConfig) -> StreamState:
@@ -171,7 +174,12 @@ def stream_offline(cfg: StreamConfig, t0_ns: int, samples: NDArray[np.floating])
 
 
 def stream_step(
-    state: StreamState, t0_ns: int, samples: NDArray[np.floating], seq: int | None = None
+    state: StreamState,
+    t0_ns: int,
+    samples: NDArray[np.floating],
+    seq: int | None = None,
+    *,
+    timestamps_ns: NDArray[np.int64] | None = None,
 ) -> tuple[StreamState, list[Window]]:
     """Feed one chunk; return the new state and the windows it completed (in time order).
 
@@ -184,6 +192,10 @@ def stream_step(
         Raw samples (not modified).
     seq : int or None
         Producer sequence number; a chunk with ``seq`` <= the last one seen is dropped as duplicate.
+    timestamps_ns : NDArray[np.int64] or None, shape (n,)
+        For irregular streams (e.g. OpenFace frames): the time of every sample. The samples are then
+        held (zero-order, causal) onto the nominal clock of ``cfg.fs_hz``; nominal samples whose held
+        frame is older than two periods are flagged as gap; frames not after the last one are dropped.
     """
     state, x = _validated(state, samples)
     if seq is not None and state.last_seq is not None and seq <= state.last_seq:
@@ -192,7 +204,14 @@ def stream_step(
         state = replace(state, last_seq=seq)
     if x.shape[1] == 0:
         return state, []
+    hold_flags: NDArray[np.uint8] | None = None
+    if timestamps_ns is not None:
+        state, t0_ns, x, hold_flags = _regularise(state, timestamps_ns, x)
+        if x.shape[1] == 0:
+            return state, []
     x, flags = _hold_nan(state.last_raw, x)
+    if hold_flags is not None:
+        flags = np.maximum(flags, hold_flags)
     state, x, flags = _align(state, int(t0_ns), x, flags)
     if x.shape[1] == 0:
         return state, []
@@ -222,6 +241,33 @@ def _validated(state: StreamState, samples: NDArray[np.floating]) -> tuple[Strea
         msg = f"{state.cfg.modality}: chunk has {x.shape[0]} channels, stream has {state.n_channels}"
         raise SignalError(msg)
     return state, x * state.cfg.scale  # a new array: the input is never modified
+
+
+def _regularise(
+    state: StreamState, timestamps_ns: NDArray[np.int64], x: FloatArray
+) -> tuple[StreamState, int, FloatArray, NDArray[np.uint8]]:
+    """Irregular frames -> nominal samples not yet emitted (see :mod:`pipeline.resample`)."""
+    fs_hz = state.cfg.fs_hz
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    if ts.shape != (x.shape[1],) or np.any(np.diff(ts) <= 0):
+        msg = f"{state.cfg.modality}: timestamps_ns must be increasing, one per sample (got {ts.shape})"
+        raise SignalError(msg)
+    if state.last_frame_ns is not None:
+        keep = ts > state.last_frame_ns
+        ts, x = ts[keep], x[:, keep]
+    empty = (state, 0, np.zeros((x.shape[0], 0)), np.zeros(0, dtype=np.uint8))
+    if ts.shape[0] == 0:
+        return empty
+    anchor = state.anchor_ns if state.anchor_ns is not None else int(ts[0])
+    first = state.n_seen if state.anchor_ns is not None else 0
+    last = last_index_at_or_before(int(ts[-1]), anchor, fs_hz)
+    new_state = replace(state, last_frame=x[:, -1].copy(), last_frame_ns=int(ts[-1]))
+    if last < first:
+        return (new_state, *empty[1:])
+    times = nominal_times_ns(anchor, first, last, fs_hz)
+    values, age_ns = hold_on_grid(times, ts, x, state.last_frame, state.last_frame_ns)
+    flags = np.where(age_ns > 2 * win.NS_PER_S / fs_hz, FLAG_GAP, FLAG_OK).astype(np.uint8)
+    return new_state, int(times[0]), values, flags
 
 
 def _hold_nan(last: FloatArray | None, x: FloatArray) -> tuple[FloatArray, NDArray[np.uint8]]:
