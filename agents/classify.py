@@ -166,19 +166,20 @@ def register_classify(
         await declare_outputs(topics)
         async for batch in stream.take_events(batch_max, within=batch_within_s):
             pending: list[Pending] = []
+            new_states: dict[str, SubjectState] = {}
             for event in batch:
                 msg = event.message
                 try:
                     rec = decode_window_record(event.value)
                     state, ready = subject_step(
                         model,
-                        states.get(rec.subject_id),
+                        new_states.get(rec.subject_id) or states.get(rec.subject_id),
                         rec,
                         grace_s=DEFAULT_GRACE_S,
                         stale_s=DEFAULT_STALE_S,
                         now_ns=time.time_ns(),
                     )
-                    states.set(rec.subject_id, state)
+                    new_states[rec.subject_id] = state
                     pending.extend(ready)
                 except (ContractError, SignalError) as exc:
                     await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
@@ -187,6 +188,11 @@ def register_classify(
                     await dead_letter(
                         topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", "internal"
                     )
+            sent = []
             for ev in classify_batch(model, pending):
                 ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
-                await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev))
+                sent.append(await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev)))
+            for fut in sent:  # states move on only once the events are acknowledged (at-least-once, no loss)
+                await fut
+            for subject_id, state in new_states.items():
+                states.set(subject_id, state)

@@ -59,8 +59,12 @@ def register_ingest(emo: Any) -> None:
                 chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
                 cursor_key = chunk.stream_key
                 cursor = check_message(cursors.get(cursor_key), chunk, msg.topic, event.key, raw_prefix=raw_prefix)
+                # at-least-once without loss: the state moves on only once the output is acknowledged
+                sent = await topics.valid[chunk.modality].send(
+                    key=chunk.subject_id.encode(), value=encode_binary(chunk)
+                )
+                await sent
                 cursors.set(cursor_key, cursor)
-                await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=encode_binary(chunk))
             except ContractError as exc:
                 await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
                 continue

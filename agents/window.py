@@ -59,11 +59,16 @@ def register_window(emo: Any) -> None:
                 chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
                 key = chunk.stream_key
                 state, windows = window_step(states.get(key), chunk)
-                states.set(key, state)
                 now_ns = time.time_ns()
+                sent = []
                 for w in windows:
                     rec = WindowRecord(chunk.subject_id, chunk.session_id, w, now_ns, chunk.synthetic)
-                    await topics.windows.send(key=chunk.subject_id.encode(), value=encode_window_record(rec))
+                    sent.append(
+                        await topics.windows.send(key=chunk.subject_id.encode(), value=encode_window_record(rec))
+                    )
+                for fut in sent:  # the state moves on only once its outputs are acknowledged
+                    await fut
+                states.set(key, state)
             except (ContractError, SignalError) as exc:
                 await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
             except Exception as exc:  # keep the worker alive, lose nothing

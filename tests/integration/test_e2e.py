@@ -1,0 +1,134 @@
+"""End to end on the real broker and Redis: real recordings -> Faust worker(s) -> events in Redis.
+
+Each test replays the first minutes of real Stress-Predict recordings and checks the events in
+Redis against the offline reference (the same stage functions run in-process, agents/offline.py):
+one event per expected window, in window order, schema-valid, with the probabilities of the
+exported model on the same windows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+
+import pytest
+import redis
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from agents.client import EventClient
+from agents.offline import offline_events
+from agents.producer import ChunkProducer
+from agents.sources import read_e4_session
+from agents.topics import topic_specs
+from deploy.settings import Settings
+from models.registry import load_default
+from pipeline.sources.e4 import e4_session_chunks
+from tests.integration.kafka_util import consume_all
+
+MINUTES = 6
+
+
+def _chunks(data_dir, subject: str, minutes: float = MINUTES):
+    signals = read_e4_session(data_dir / "stress-predict" / "Raw_data" / subject)
+    cut = {k: dataclasses.replace(s, samples=s.samples[:, : int(minutes * 60 * s.fs_hz)]) for k, s in signals.items()}
+    return list(e4_session_chunks(cut, subject_id=subject, session_id="s1", chunk_s=1.0))
+
+
+def _create_topics(settings: Settings) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in topic_specs(settings)])
+    finally:
+        admin.close()
+
+
+def _produce(settings: Settings, chunks, *, pause_every: int = 0, pause_s: float = 0.0) -> None:
+    with ChunkProducer(settings.kafka_bootstrap, settings=settings) as producer:
+        for i, c in enumerate(chunks):
+            producer.send(c)
+            if pause_every and i % pause_every == pause_every - 1:
+                producer.flush()
+                time.sleep(pause_s)
+
+
+def _wait_events(client: EventClient, subject: str, n: int, timeout_s: float) -> list:
+    deadline = time.monotonic() + timeout_s
+    events = client.history(subject)
+    while len(events) < n and time.monotonic() < deadline:
+        time.sleep(1.0)
+        events = client.history(subject)
+    time.sleep(2.0)  # surplus events (duplicates) would show up now
+    return client.history(subject)
+
+
+def _check_against_offline(events, expected) -> None:
+    assert [e.window_end_ns for e in events] == [e.window_end_ns for e in expected], "one event per window, in order"
+    for got, want in zip(events, expected, strict=True):
+        assert got.label == want.label
+        assert got.probabilities == pytest.approx(want.probabilities, abs=1e-5)
+        assert got.model_version == want.model_version
+        assert {m: s.present for m, s in got.modalities.items()} == {m: s.present for m, s in want.modalities.items()}
+        stamps = got.latency_ns
+        assert stamps["ingest_ns"] <= stamps["window_close_ns"] <= stamps["inference_done_ns"]
+        assert stamps["inference_done_ns"] <= stamps["published_ns"] <= stamps["redis_write_ns"]
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_real_recording_end_to_end(shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker, guarantee):
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix, partitions=2)
+    chunks = _chunks(shared_data, "S02")
+    expected = offline_events(load_default("stress_binary"), chunks)
+    assert len(expected) >= (MINUTES - 1) * 12 - 2
+    _create_topics(settings)
+    worker = start_worker(
+        unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_PROCESSING_GUARANTEE": guarantee}
+    )
+    worker.wait_ready()
+    _produce(settings, chunks)
+    client = EventClient(redis_url, prefix=unique_prefix)
+    events = _wait_events(client, "S02", len(expected), timeout_s=180)
+    _check_against_offline(events, expected)
+    latest = client.latest("S02")
+    assert latest is not None and latest.window_end_ns == expected[-1].window_end_ns
+    # the same events are on the Kafka events topic
+    on_topic = consume_all(kafka_bootstrap, f"{unique_prefix}.events", expect=len(expected), timeout_s=30)
+    if guarantee == "exactly_once":
+        assert len(on_topic) == len(expected), "exactly-once: no duplicate events on the topic"
+    assert "Crashed" not in worker.log()
+    client.close()
+
+
+def test_two_workers_four_partitions_survive_kill_9(
+    shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker
+):
+    subjects = ["S02", "S03", "S04", "S06"]
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix, partitions=4)
+    per_subject = {s: _chunks(shared_data, s, minutes=5) for s in subjects}
+    model = load_default("stress_binary")
+    expected = {s: offline_events(model, c) for s, c in per_subject.items()}
+    _create_topics(settings)
+    env = {"EMOPIPE_PARTITIONS": "4"}
+    w1 = start_worker(unique_prefix, extra_env=env)
+    w2 = start_worker(unique_prefix, extra_env=env)
+    w1.wait_ready()
+    w2.wait_ready()
+    # interleave subjects by event time, send in two halves; kill -9 one worker between them
+    merged = sorted((c for cs in per_subject.values() for c in cs), key=lambda c: (c.t0_ns, c.subject_id))
+    half = len(merged) // 2
+    _produce(settings, merged[:half])
+    client = EventClient(redis_url, prefix=unique_prefix)
+    deadline = time.monotonic() + 120
+    while len(client.history()) < 10 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(client.history()) >= 10, f"no progress before the kill:\n{w1.log()[-2000:]}\n{w2.log()[-2000:]}"
+    os.killpg(w1.proc.pid, signal.SIGKILL)
+    w1.proc.wait(10)
+    _produce(settings, merged[half:])
+    for s in subjects:
+        events = _wait_events(client, s, len(expected[s]), timeout_s=240)
+        _check_against_offline(events, expected[s])
+    r = redis.Redis.from_url(redis_url)
+    assert r.xlen(f"{unique_prefix}:events") == sum(len(v) for v in expected.values()), "exactly one event per window"
+    client.close()
