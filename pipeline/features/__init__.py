@@ -31,7 +31,7 @@ from pipeline.exceptions import SignalError
 from pipeline.features import acc, audio, bvp, ecg, eda, eeg, resp, temp, video
 from pipeline.features._common import FloatArray
 
-FEATURE_VERSION = "1.2.0"  # 1.1: HR_Mean = 60 / mean IBI; +ecg. 1.2: +resp, eeg, audio, video
+FEATURE_VERSION = "1.3.0"  # 1.1: HR_Mean = 60/mean IBI; +ecg. 1.2: +resp/eeg/audio/video. 1.3: numpy SCRs
 
 FeatureFn = Callable[[FloatArray, float, tuple[str, ...]], dict[str, float]]
 NamesFn = Callable[[tuple[str, ...]], tuple[str, ...]]

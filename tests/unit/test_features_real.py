@@ -10,7 +10,9 @@ Stated tolerances ("clean" = stream quality >= 0.9 and >= 80 % of the window cov
   median |HR - E4 HR.csv| <= 4 bpm. (Wrist PPG at rest: differences come from beats one method
   keeps and the other rejects.)
 - ECG: windows with >= 95 % valid beats within 1 bpm of nk.ecg_process mean ECG_Rate; all within 2 bpm.
-- EDA: tonic level within 0.05 uS + 5 % of NeuroKit's tonic (eda_process) after the filter warm-up.
+- EDA: tonic level within 0.05 uS + 5 % of NeuroKit's tonic (eda_process) after the filter warm-up;
+  SCR count exactly, amplitude and rise time within 1e-9, equal to ``nk.eda_peaks`` run on the same
+  phasic component (without NeuroKit's relative threshold, with the 0.01 uS amplitude rule).
 - TEMP mean within 0.05 degC of the raw mean; ACC magnitude exactly that of the raw 1/64 g samples.
 """
 
@@ -24,6 +26,7 @@ import neurokit2 as nk
 import numpy as np
 import pytest
 
+from pipeline.features.eda import SCR_MIN_AMPLITUDE_US, eda_decompose
 from pipeline.stream import Window, default_config, stream_offline
 
 SUBJECTS = ("S02", "S03", "S04", "S06", "S07")
@@ -83,6 +86,21 @@ def test_ecg_heart_rate_vs_neurokit(shared_data: Path) -> None:
             assert diff <= 1.0, (w.start_ns, diff)
 
 
+def _check_scrs_against_neurokit(w: Window) -> None:
+    """Our numpy SCR detector == nk.eda_peaks (no relative threshold) + the 0.01 uS amplitude rule."""
+    _, phasic = eda_decompose(w.samples[0], w.fs_hz)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = nk.eda_peaks(phasic, sampling_rate=int(w.fs_hz), amplitude_min=0.0)
+    amp = np.asarray(info["SCR_Amplitude"], dtype=np.float64)
+    ok = np.isfinite(amp) & (amp >= SCR_MIN_AMPLITUDE_US)
+    assert w.features["EDA_SCR_N"] == np.count_nonzero(ok)
+    if np.any(ok):
+        assert w.features["EDA_SCR_Amplitude_Mean"] == pytest.approx(amp[ok].mean(), abs=1e-9)
+        rise = np.asarray(info["SCR_RiseTime"], dtype=np.float64)[ok]
+        assert w.features["EDA_SCR_RiseTime_Mean"] == pytest.approx(rise.mean(), abs=1e-9)
+
+
 @pytest.mark.filterwarnings("ignore:EDA signal is sampled at very low frequency")
 @pytest.mark.parametrize("subject", SUBJECTS)
 def test_eda_temp_acc_vs_offline(shared_data: Path, subject: str) -> None:
@@ -94,6 +112,7 @@ def test_eda_temp_acc_vs_offline(shared_data: Path, subject: str) -> None:
         sig, _ = nk.eda_process(_raw_window(w, t0, x)[0], sampling_rate=int(fs_hz))
         nk_tonic = float(sig["EDA_Tonic"].mean())
         assert w.features["EDA_Tonic_Mean"] == pytest.approx(nk_tonic, abs=0.05 + 0.05 * abs(nk_tonic))
+        _check_scrs_against_neurokit(w)
     t0, fs_hz, x = _segment(raw_dir / "TEMP.csv")
     for w in stream_offline(default_config("temp", fs_hz), t0, x)[::20]:
         if "filter_warmup" not in w.quality_reasons:
