@@ -13,9 +13,10 @@ Recognised paths
   ``clip_gap_s`` of silence between them; subject id = file stem.
 - ``*.csv`` with an OpenFace header: one ``video_features`` stream; subject id = file stem.
 
-eGeMAPS and OpenFace files have no absolute time.  They start at ``t0_ns`` given by
-the caller (the replay command uses the earliest E4 start among the paths, so a mixed
-replay lines up, or a fixed reference time when there is none).
+eGeMAPS and OpenFace files have no absolute time.  They start with the earliest E4
+session among the paths (so a mixed replay lines up), or at :data:`REFERENCE_T0_NS`
+when there is none.  Several recordings are aligned to start together by default
+(see :func:`replay_chunks`).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def replay_chunks(
     *,
     chunk_s: float = 1.0,
     rebase_to_ns: int | None = None,
+    align_starts: bool = True,
     subject_ids: list[str] | None = None,
 ) -> Iterator[SensorChunk]:
     """All recordings merged in event-time order.
@@ -154,24 +156,30 @@ def replay_chunks(
     chunk_s : float
         Chunk length, s.
     rebase_to_ns : int, optional
-        Shift every time so the earliest recording starts here (e.g. now); None keeps
-        the recordings' own times.
+        Shift times so the replay starts here (e.g. now); None keeps the earliest
+        recording's own unix times.
+    align_starts : bool
+        Shift every recording so all start together with the earliest one (or at
+        ``rebase_to_ns``): several subjects recorded on different days then play
+        side by side, as a live multi-subject session would.  False keeps their
+        relative times (a real-speed replay then waits for the later ones).
     subject_ids : list of str, optional
         Override subject ids, one per recording.
     """
     if subject_ids is not None and len(subject_ids) != len(recordings):
         msg = f"{len(subject_ids)} subject ids for {len(recordings)} recordings"
         raise SignalError(msg)
-    e4_starts = [e4_start_ns(r) for r in recordings if r.kind == "e4"]
-    untimed_t0 = min(e4_starts) if e4_starts else REFERENCE_T0_NS
-    offset = 0 if rebase_to_ns is None else rebase_to_ns - untimed_t0
-    streams = [
-        recording_chunks(
-            r, chunk_s=chunk_s, t0_offset_ns=offset, untimed_t0_ns=untimed_t0,
+    starts = [e4_start_ns(r) if r.kind == "e4" else None for r in recordings]
+    known = [s for s in starts if s is not None]
+    earliest = min(known) if known else REFERENCE_T0_NS
+    target = earliest if rebase_to_ns is None else rebase_to_ns
+    streams = []
+    for i, (rec, start) in enumerate(zip(recordings, starts, strict=True)):
+        own = earliest if start is None or not align_starts else start
+        streams.append(recording_chunks(
+            rec, chunk_s=chunk_s, t0_offset_ns=target - own, untimed_t0_ns=own,
             subject_id=None if subject_ids is None else subject_ids[i],
-        )
-        for i, r in enumerate(recordings)
-    ]  # fmt: skip
+        ))  # fmt: skip
     return merge_in_time(*streams)
 
 

@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="shift all times so the replay starts now (default: the recordings' own "
                              "unix times; eGeMAPS/OpenFace, which have none, start with the earliest "
                              "E4 session)")  # fmt: skip
+    parser.add_argument("--keep-times", action="store_true",
+                        help="keep each recording's own unix times (default: several recordings are shifted "
+                             "to start together with the earliest, so subjects recorded on different days "
+                             "play side by side)")  # fmt: skip
     parser.add_argument("--subject", action="append", default=None, metavar="ID",
                         help="override the subject id (default: directory or file name); give once per "
                              "recording, in order")  # fmt: skip
@@ -45,6 +49,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "replaying %d recording(s): %s", len(recordings), ", ".join(f"{r.kind}:{r.subject_id}" for r in recordings)
     )
     rebase = time.time_ns() if args.rebase_now else None
-    chunks = replay_chunks(recordings, chunk_s=args.chunk_s, rebase_to_ns=rebase, subject_ids=args.subject)
+    chunks = replay_chunks(
+        recordings,
+        chunk_s=args.chunk_s,
+        rebase_to_ns=rebase,
+        align_starts=not args.keep_times,
+        subject_ids=args.subject,
+    )
     send_all(chunks, args, settings, total=count_chunks(recordings, chunk_s=args.chunk_s))
     return 0

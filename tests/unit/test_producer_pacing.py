@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.producer import MemorySink, check_compression, paced, publish
-from agents.sources import REFERENCE_T0_NS, count_chunks, find_recordings, replay_chunks
+from agents.sources import REFERENCE_T0_NS, count_chunks, e4_start_ns, find_recordings, replay_chunks
 from pipeline.contract import SensorChunk
 from pipeline.exceptions import SignalError
 
@@ -105,6 +105,12 @@ def test_replay_two_subjects_interleaved(shared_data: Path) -> None:
     assert starts == sorted(starts)
     assert {c.subject_id for c in sink.chunks} == {"S02", "S03"}
     assert count_chunks(recs, chunk_s=10.0) == len(sink.chunks)
+    s02_start, s03_start = (e4_start_ns(r) for r in recs)
+    assert s03_start - s02_start > 3600 * 10**9  # recorded an hour apart ...
+    firsts = {c.subject_id: c.t0_ns for c in reversed(sink.chunks)}
+    assert firsts == {"S02": s02_start, "S03": s02_start}  # ... but replayed side by side
+    kept = {c.subject_id: c.t0_ns for c in reversed(list(replay_chunks(recs, chunk_s=10.0, align_starts=False)))}
+    assert kept == {"S02": s02_start, "S03": s03_start}
     for subject in ("S02", "S03"):
         n_bvp = sum(c.n_samples for c in sink.chunks if c.subject_id == subject and c.modality == "bvp")
         lines = (raw / subject / "BVP.csv").read_text().splitlines()
