@@ -20,6 +20,9 @@ Compression
     kafka-python always has ``gzip``; ``lz4``, ``snappy`` and ``zstd`` need the
     ``lz4``, ``python-snappy`` / ``cramjam`` and ``zstandard`` packages.  The default is
     ``gzip`` because it works everywhere; pass ``compression="lz4"`` where installed.
+    Consumers must be able to decompress it too: aiokafka (Faust) needs ``cramjam`` for
+    lz4/snappy/zstd.  Measured here (bench/producer.py, S02): lz4 gives 1.3x (1 s chunks)
+    to 2x (10 s chunks) the gzip throughput.
 """
 
 from __future__ import annotations
