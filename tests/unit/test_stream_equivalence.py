@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.stream import default_config, stream_init, stream_offline
+from pipeline.stream import default_config, stream_init, stream_offline, stream_step
 from tests.unit._stream_helpers import assert_same_windows, feed_chunked
 
 T0_BASE_NS = 1_644_226_061_000_000_000
@@ -75,3 +75,38 @@ def test_real_ecg_chunked_equals_offline(shared_data) -> None:  # type: ignore[n
     _, got = feed_chunked(stream_init(cfg), T0_BASE_NS, ecg, [1000, 1, 4999], pickle_at=frozenset({3}))
     assert len(want) >= 10
     assert_same_windows(got, want)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    sizes_a=st.lists(st.integers(1, 400), min_size=1, max_size=4),
+    sizes_b=st.lists(st.integers(1, 400), min_size=1, max_size=4),
+)
+def test_gappy_recording_same_windows_for_any_chunking(sizes_a: list[int], sizes_b: list[int]) -> None:
+    """SYNTHETIC PPG with a 0.5 s hole (interpolated) and a 30 s hole (reset): chunking is irrelevant."""
+    fs_hz, x = _recording("bvp")
+    cfg = replace(default_config("bvp", fs_hz), window_s=20.0)
+    period_ns = 10**9 / fs_hz
+    keep = np.ones(x.shape[1], dtype=bool)
+    keep[2000:2032] = False  # 0.5 s
+    keep[4000:5920] = False  # 30 s
+    times = T0_BASE_NS + np.round(np.arange(x.shape[1]) * period_ns).astype(np.int64)
+    segments = np.split(np.nonzero(keep)[0], np.nonzero(np.diff(np.nonzero(keep)[0]) > 1)[0] + 1)
+
+    def run(sizes: list[int]) -> list:  # type: ignore[type-arg]
+        state, out = stream_init(cfg), []
+        k = 0
+        for seg in segments:
+            i = 0
+            while i < seg.shape[0]:
+                idx = seg[i : i + sizes[k % len(sizes)]]
+                state, w = stream_step(state, int(times[idx[0]]), x[:, idx], seq=k)
+                out.extend(w)
+                i += idx.shape[0]
+                k += 1
+        assert state.n_resets == 1
+        return out
+
+    a, b = run(sizes_a), run(sizes_b)
+    assert any(w.gap_fraction > 0 for w in a)
+    assert_same_windows(a, b)
