@@ -3,9 +3,8 @@
 Reads ``windows`` (keyed by subject). Per subject, a :class:`SubjectState` (the assembler's
 pending slots, the model's running personal baseline, the event-time watermark) lives in a
 changelog-backed table. Messages are taken in batches (``take_events``) so that all windows
-completed in a batch go through the model in one call; the table uses the subject key's
-partition (``use_partitioner``), which is the partition of the windows topic the subject lives in,
-so batching never puts state in another worker's partition. Events go to the ``events`` topic
+completed in a batch go through the model in one call; each subject's state is written in the
+context of one of that subject's own messages, so it lands in the subject's partition. Events go to the ``events`` topic
 keyed by subject; the emit stage mirrors them into Redis.
 """
 
@@ -151,15 +150,13 @@ def classify_batch(model: Any, pending: Sequence[Pending]) -> list[EmotionEvent]
     return make_events(model, pending, proba, inference_done_ns=time.time_ns())
 
 
-def register_classify(
-    emo: Any, *, task: str = "stress_binary", batch_max: int = 64, batch_within_s: float = 0.05
-) -> None:
-    """Register the classify agent (loads the committed default model of ``task``)."""
+def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 0.05) -> None:
+    """Register the classify agent (loads the model of ``settings.model_task`` from ``settings.model_dir``)."""
     from models.registry import load_default
 
     app, topics, settings = emo.app, emo.topics, emo.settings
-    model = load_default(task)
-    states = StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions, use_partitioner=True)
+    model = load_default(settings.model_task, settings.model_dir)
+    states = StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions)
 
     @app.agent(topics.windows, name=STEP_ID)
     async def classify(stream: Any) -> None:
@@ -167,6 +164,7 @@ def register_classify(
         async for batch in stream.take_events(batch_max, within=batch_within_s):
             pending: list[Pending] = []
             new_states: dict[str, SubjectState] = {}
+            state_events: dict[str, Any] = {}
             for event in batch:
                 msg = event.message
                 try:
@@ -180,6 +178,7 @@ def register_classify(
                         now_ns=time.time_ns(),
                     )
                     new_states[rec.subject_id] = state
+                    state_events[rec.subject_id] = event
                     pending.extend(ready)
                 except (ContractError, SignalError) as exc:
                     await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
@@ -195,4 +194,4 @@ def register_classify(
             for fut in sent:  # states move on only once the events are acknowledged (at-least-once, no loss)
                 await fut
             for subject_id, state in new_states.items():
-                states.set(subject_id, state)
+                states.set(subject_id, state, event=state_events[subject_id])

@@ -9,25 +9,23 @@ exactly where the previous owner of the partition stopped.
 from __future__ import annotations
 
 import pickle
+import weakref
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 
 class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
 
-    def __init__(self, app: faust.App, name: str, *, partitions: int, use_partitioner: bool = False) -> None:
-        # use_partitioner: the changelog partition comes from the key (murmur2, like the producers'),
-        # not from the event being processed; required when state is written outside the event's
-        # context (batched processing), and correct only when the key is the message key (subject).
+    def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
         self.table = app.Table(
             name,
             default=None,
             key_type=bytes,
             value_type=bytes,
             partitions=partitions,
-            use_partitioner=use_partitioner,
         )
 
     def get(self, key: str) -> Any:
@@ -35,9 +33,22 @@ class StateTable:
         raw = self.table.get(key.encode())
         return None if raw is None else pickle.loads(raw)  # noqa: S301 - our own changelog
 
-    def set(self, key: str, value: Any) -> None:
-        """Store ``value`` (must be picklable) under ``key``; written to the changelog."""
-        self.table[key.encode()] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    def set(self, key: str, value: Any, *, event: Any = None) -> None:
+        """Store ``value`` (must be picklable) under ``key``; written to the changelog.
+
+        Faust puts a table write into the changelog partition (and RocksDB column) of the event
+        being processed. Batched stages write after the batch, outside that context: they pass the
+        ``event`` the state belongs to (one of the key's own messages, hence its partition).
+        """
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if event is None:
+            self.table[key.encode()] = data
+            return
+        token = _current_event.set(weakref.ref(event))
+        try:
+            self.table[key.encode()] = data
+        finally:
+            _current_event.reset(token)
 
     def delete(self, key: str) -> None:
         """Forget the state under ``key``."""

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, description="Faust worker web port; 0 disables the web server")
     data_dir: Path = Field(REPO_ROOT.parent / "shared" / "data", description="real data sets")
     state_dir: Path = Field(REPO_ROOT / ".run" / "faust", description="Faust table data directory")
+    model_task: str = Field("stress_binary", description="task of the model the classify stage runs")
+    model_dir: Path = Field(REPO_ROOT / "models" / "artifacts", description="directory of model cards + artifacts")
     max_chunk_samples: int = Field(100_000, ge=1, description="largest accepted chunk (samples x channels)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

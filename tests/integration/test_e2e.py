@@ -79,7 +79,7 @@ def _check_against_offline(events, expected) -> None:
 def test_real_recording_end_to_end(shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker, guarantee):
     settings = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix, partitions=2)
     chunks = _chunks(shared_data, "S02")
-    expected = offline_events(load_default("stress_binary"), chunks)
+    expected = offline_events(load_default("stress_binary", Settings().model_dir), chunks)
     assert len(expected) >= (MINUTES - 1) * 12 - 2
     _create_topics(settings)
     worker = start_worker(
@@ -106,7 +106,7 @@ def test_two_workers_four_partitions_survive_kill_9(
     subjects = ["S02", "S03", "S04", "S06"]
     settings = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix, partitions=4)
     per_subject = {s: _chunks(shared_data, s, minutes=5) for s in subjects}
-    model = load_default("stress_binary")
+    model = load_default("stress_binary", Settings().model_dir)
     expected = {s: offline_events(model, c) for s, c in per_subject.items()}
     _create_topics(settings)
     env = {"EMOPIPE_PARTITIONS": "4"}
