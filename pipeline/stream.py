@@ -21,6 +21,21 @@ the filter state.
 Windows start on the global grid (multiples of ``hop_s`` since the Unix epoch, see
 :mod:`pipeline.windowing`) so all modalities of a subject line up; the filter runs once per chunk
 and the stream buffers filtered samples, so a hop costs only the window's feature extraction.
+
+Examples
+--------
+>>> import numpy as np
+>>> cfg = default_config("temp", 4.0)                 # 60 s windows every 5 s
+>>> x = np.full((1, 4 * 70), 33.0)                     # 70 s of skin temperature
+>>> state = stream_init(cfg)
+>>> state, w1 = stream_step(state, 0, x[:, :100], seq=0)
+>>> state, w2 = stream_step(state, 25 * 10**9, x[:, 100:], seq=1)
+>>> [(w.start_ns // 10**9, w.end_ns // 10**9, w.samples.shape) for w in w1 + w2]
+[(0, 60, (1, 240)), (5, 65, (1, 240)), (10, 70, (1, 240))]
+>>> round(w2[-1].features["TEMP_Mean"], 3), w2[-1].quality_reasons
+(33.0, ())
+>>> len(stream_offline(cfg, 0, x)) == len(w1 + w2)
+True
 """
 
 from __future__ import annotations

@@ -7,6 +7,16 @@ subject, whatever its rate or chunking, produces windows with the same ``start_n
 A window holds a fixed number of samples, ``round(window_s * fs_hz)``, starting with the first
 sample at or after ``start_ns``. All arithmetic is exact (integers and fractions), so the result
 does not depend on how a recording was chunked.
+
+Examples
+--------
+>>> anchor = 1_700_000_001_300_000_000          # first sample, 1.3 s past a whole second
+>>> hop_ns = seconds_to_ns(5.0)
+>>> start = grid_ceil(anchor, hop_ns)           # first window start on the global 5-s grid
+>>> start - anchor
+3700000000
+>>> window_bounds(start, anchor, 4.0, n_samples(60.0, 4.0))   # 4 Hz: samples 15 .. 254
+(15, 255)
 """
 
 from __future__ import annotations
