@@ -71,3 +71,24 @@ def test_template_correlation_of_identical_beats_is_one() -> None:
     x = np.tile(beat, 20)
     peaks = np.arange(20) * 40 + 20
     assert beat_template_correlation(x, peaks, 40.0) == pytest.approx(1.0)
+
+
+def test_template_correlation_matches_neurokit_on_real_bvp(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """REAL E4 BVP (S03, minutes 10-15): our numpy templatematch within 0.05 of nk.ppg_quality's mean."""
+    import warnings
+
+    from pipeline.features.bvp import bvp_peaks
+    from pipeline.stream import default_config, stream_offline
+
+    path = shared_data / "stress-predict" / "Raw_data" / "S03" / "BVP.csv"
+    x = np.loadtxt(path, skiprows=2, max_rows=64 * 900)[None, 64 * 600 :]
+    wins = stream_offline(default_config("bvp", 64.0), 1_700_000_000_000_000_000, x)[::8]
+    assert len(wins) >= 5
+    for w in wins:
+        y = w.samples[0]
+        peaks = bvp_peaks(y, 64.0)
+        assert peaks is not None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nk_q = float(np.mean(nk.ppg_quality(y, peaks=peaks, sampling_rate=64, method="templatematch")))
+        assert beat_template_correlation(y, peaks, 64.0) == pytest.approx(nk_q, abs=0.05)
