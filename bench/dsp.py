@@ -159,14 +159,19 @@ def main() -> int:
         }
         print(f"{mod:15s} stream {n / t_stream:12.0f}/s  nk {'-' if t_nk is None else f'{n / t_nk:10.0f}'}/s  "
               f"numpy {n / t_np:12.0f}/s  realtime x{n / t_stream / fs:8.0f}  ({source})", flush=True)  # fmt: skip
-    meta = {"date": dt.date.today().isoformat(), "cpu_count": os.cpu_count(), "window": "default_config per modality"}
+    meta = {
+        "date": dt.date.today().isoformat(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1min_at_end": os.getloadavg()[0],
+        "window": "default_config per modality",
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    _append_benchmarks(results)
+    _append_benchmarks(results, os.getloadavg()[0])
     return 0
 
 
-def _append_benchmarks(results: dict[str, dict[str, object]]) -> None:
+def _append_benchmarks(results: dict[str, dict[str, object]], load: float) -> None:
     path = ROOT / "BENCHMARKS.md"
     if not path.exists():
         path.write_text("| date | benchmark | figures | command |\n|---|---|---|---|\n")
@@ -177,7 +182,8 @@ def _append_benchmarks(results: dict[str, dict[str, object]]) -> None:
         for m, r in results.items()
     )
     cmd = "`nice .venv/bin/python bench/dsp.py`"
-    row = f"| {dt.date.today().isoformat()} | dsp (samples/s/core; eeg synthetic) | {figs} | {cmd} |\n"
+    bench = f"dsp (samples/s/core; eeg synthetic; load avg {load:.1f} on {os.cpu_count()} cores)"
+    row = f"| {dt.date.today().isoformat()} | {bench} | {figs} | {cmd} |\n"
     with path.open("a") as fh:
         fh.write(row)
 

@@ -70,6 +70,7 @@ def window_quality(
     warmup: bool = False,
     acc_g: FloatArray | None = None,
     acc_fs_hz: float = 32.0,
+    peaks: NDArray[np.int64] | None = None,
 ) -> Quality:
     """Quality of one window.
 
@@ -89,6 +90,8 @@ def window_quality(
         Simultaneous accelerometer window in g, for the motion penalty.
     acc_fs_hz : float
         Sampling rate of ``acc_g`` in Hz.
+    peaks : NDArray[np.int64] or None
+        Beats of the filtered window (bvp, ecg) if already detected; detected here otherwise.
     """
     acc = _Acc()
     if bad_fraction > 0:
@@ -98,7 +101,7 @@ def window_quality(
     if warmup:
         acc.penalise("filter_warmup", 0.5)
     _generic_checks(acc, modality, raw)
-    _modality_checks(acc, modality, raw, filtered, fs_hz)
+    _modality_checks(acc, modality, raw, filtered, fs_hz, peaks)
     if acc_g is not None:
         _motion_check(acc, acc_g, acc_fs_hz)
     return Quality(score=acc.score, reasons=tuple(acc.reasons))
@@ -123,14 +126,17 @@ def _generic_checks(acc: _Acc, modality: str, raw: FloatArray) -> None:
         acc.penalise("clipping", 1.0 - 5.0 * share)
 
 
-def _modality_checks(acc: _Acc, modality: str, raw: FloatArray, filtered: FloatArray, fs_hz: float) -> None:
+def _modality_checks(
+    acc: _Acc, modality: str, raw: FloatArray, filtered: FloatArray, fs_hz: float, peaks: NDArray[np.int64] | None
+) -> None:
     if modality == "eda" and float(np.mean(raw)) < 0.02:
         acc.penalise("eda_no_contact", 0.1)
     elif modality == "temp" and not 20.0 <= float(np.mean(raw)) <= 42.0:
         acc.penalise("temp_implausible", 0.1)
     elif modality in ("bvp", "ecg") and "flat" not in acc.reasons:
         x = filtered[0]
-        peaks = bvp_peaks(x, fs_hz) if modality == "bvp" else ecg_peaks(x, fs_hz)
+        if peaks is None:
+            peaks = bvp_peaks(x, fs_hz) if modality == "bvp" else ecg_peaks(x, fs_hz)
         _beat_checks(acc, x, peaks, fs_hz)
 
 

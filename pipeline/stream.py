@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 
 from pipeline import windowing as win
 from pipeline.exceptions import SignalError
-from pipeline.features import FEATURE_VERSION, modalities, window_features
+from pipeline.features import FEATURE_VERSION, beat_peaks, modalities, window_features
 from pipeline.filters import FilterConfig, FilterState, default_filter_config, filter_init, filter_step
 from pipeline.quality import window_quality
 from pipeline.resample import hold_on_grid, last_index_at_or_before, nominal_times_ns
@@ -375,12 +375,12 @@ def _make_window(state: StreamState, start_ns: int, a: int, b: int) -> Window:
     bad = float(np.mean(flags != FLAG_OK))
     anchor = state.anchor_ns if state.anchor_ns is not None else start_ns
     warmup = start_ns < anchor + win.seconds_to_ns(cfg.warmup_s)
-    q = window_quality(
-        cfg.modality, raw, y, cfg.fs_hz, bad_fraction=bad, nan_seen=bool(np.any(flags == FLAG_NAN)), warmup=warmup
-    )
+    peaks = beat_peaks(cfg.modality, y, cfg.fs_hz)  # bvp/ecg: detect beats once for quality and features
+    nan_seen = bool(np.any(flags == FLAG_NAN))
+    q = window_quality(cfg.modality, raw, y, cfg.fs_hz, bad_fraction=bad, nan_seen=nan_seen, warmup=warmup, peaks=peaks)
     feats: dict[str, float] = {}
     if cfg.compute_features and cfg.modality in modalities():
-        feats = window_features(cfg.modality, y, cfg.fs_hz, channels=cfg.channels)
+        feats = window_features(cfg.modality, y, cfg.fs_hz, channels=cfg.channels, peaks=peaks)
     y.setflags(write=False)
     raw.setflags(write=False)
     return Window(

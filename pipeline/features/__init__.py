@@ -61,6 +61,12 @@ _REGISTRY: dict[str, _Extractor] = {
 }
 
 
+_BEATS: dict[str, Callable[[FloatArray, float], NDArray[np.int64] | None]] = {
+    "bvp": bvp.bvp_peaks,
+    "ecg": ecg.ecg_peaks,
+}
+
+
 def modalities() -> tuple[str, ...]:
     """Modalities that have a feature extractor."""
     return tuple(_REGISTRY)
@@ -79,8 +85,25 @@ def feature_names(modality: str, *, channels: tuple[str, ...] = ()) -> tuple[str
     return _extractor(modality).names(channels)
 
 
+def beat_peaks(modality: str, samples: NDArray[np.float64], fs_hz: float) -> NDArray[np.int64] | None:
+    """Beat (bvp: systolic peak, ecg: R peak) indices of one filtered window (1, n); None for other modalities.
+
+    Empty when detection fails. Pass the result to :func:`window_features` and
+    :func:`pipeline.quality.window_quality` (``peaks=``) to detect beats once per window.
+    """
+    if modality not in _BEATS:
+        return None
+    found = _BEATS[modality](np.asarray(samples, dtype=np.float64)[0], float(fs_hz))
+    return found if found is not None else np.zeros(0, dtype=np.int64)
+
+
 def window_features(
-    modality: str, samples: NDArray[np.float64], fs_hz: float, *, channels: tuple[str, ...] = ()
+    modality: str,
+    samples: NDArray[np.float64],
+    fs_hz: float,
+    *,
+    channels: tuple[str, ...] = (),
+    peaks: NDArray[np.int64] | None = None,
 ) -> dict[str, float]:
     """Features of one window.
 
@@ -94,6 +117,8 @@ def window_features(
         Sampling rate in Hz.
     channels : tuple of str
         Channel names (needed by eeg/audio/video; ignored by the E4 modalities).
+    peaks : NDArray[np.int64] or None
+        Beats from :func:`beat_peaks` (bvp, ecg) to avoid detecting them again; ignored otherwise.
 
     Returns
     -------
@@ -106,7 +131,12 @@ def window_features(
     names = ext.names(channels)
     if x.shape[1] < 2 or not np.all(np.isfinite(x)):
         return dict.fromkeys(names, float("nan"))
-    got = ext.compute(x, float(fs_hz), channels)
+    if peaks is not None and modality == "bvp":
+        got = bvp.bvp_features(x, float(fs_hz), channels, peaks=peaks)
+    elif peaks is not None and modality == "ecg":
+        got = ecg.ecg_features(x, float(fs_hz), channels, peaks=peaks)
+    else:
+        got = ext.compute(x, float(fs_hz), channels)
     return {name: float(got.get(name, float("nan"))) for name in names}
 
 

@@ -27,11 +27,14 @@ def bvp_peaks(x: FloatArray, fs_hz: float) -> NDArray[np.int64] | None:
     return np.asarray(info["PPG_Peaks"], dtype=np.int64)
 
 
-def bvp_features(samples: FloatArray, fs_hz: float, channels: tuple[str, ...]) -> dict[str, float]:
+def bvp_features(
+    samples: FloatArray, fs_hz: float, channels: tuple[str, ...], peaks: NDArray[np.int64] | None = None
+) -> dict[str, float]:
     """Features of one filtered BVP window ``samples`` (shape ``(1, n)``, E4 units), keys :data:`NAMES`."""
     del channels
     x = samples[0]
-    peaks = bvp_peaks(x, fs_hz)
+    if peaks is None:
+        peaks = bvp_peaks(x, fs_hz)
     if peaks is None:
         peaks = np.zeros(0, dtype=np.int64)
     out = cardiac_features("BVP", peaks, fs_hz, x.shape[0] / fs_hz)

@@ -26,11 +26,14 @@ def ecg_peaks(x: FloatArray, fs_hz: float) -> NDArray[np.int64] | None:
     return np.asarray(res[1]["ECG_R_Peaks"], dtype=np.int64)
 
 
-def ecg_features(samples: FloatArray, fs_hz: float, channels: tuple[str, ...]) -> dict[str, float]:
+def ecg_features(
+    samples: FloatArray, fs_hz: float, channels: tuple[str, ...], peaks: NDArray[np.int64] | None = None
+) -> dict[str, float]:
     """Features of one filtered ECG window ``samples`` (shape ``(1, n)``), keys :data:`NAMES`."""
     del channels
     x = samples[0]
-    peaks = ecg_peaks(x, fs_hz)
+    if peaks is None:
+        peaks = ecg_peaks(x, fs_hz)
     if peaks is None:
         peaks = np.zeros(0, dtype=np.int64)
     return cardiac_features("ECG", peaks, fs_hz, x.shape[0] / fs_hz)
