@@ -5,8 +5,8 @@ The score is a product of penalties, each reported as a reason when it applies:
 - ``gap``: share of samples that were interpolated across a short gap or held over NaN input
   (score x (1 - share)); ``nan``: some raw input was NaN/inf (counted in the same share).
 - ``flat``: a channel is constant over the whole window (score 0; not checked for TEMP, whose
-  E4 quantisation makes minutes-long constant stretches normal; for audio/video feature streams
-  only when every channel is constant).
+  E4 quantisation makes minutes-long constant stretches normal; for ACC (one still axis at the E4's
+  1/64 g resolution) and audio/video feature streams only when every channel is constant).
 - ``clipping`` (not for temp, acc, eda, audio/video features): more than 1 % of a channel's samples
   sit at its extreme value (score x (1 - 5 x share)).
 - ``filter_warmup``: the window starts within the causal filter's settling time after a stream
@@ -34,7 +34,7 @@ from pipeline.features.ecg import ecg_peaks
 
 FloatArray = NDArray[np.float64]
 
-_FRAME_FEATURES = ("audio_features", "video_features")
+_ALL_FLAT_ONLY = ("audio_features", "video_features", "acc")
 MIN_TEMPLATE_CORR = 0.6
 MIN_BEAT_COVERAGE = 0.6
 MOTION_THRESHOLD_G = 0.1
@@ -112,7 +112,7 @@ def _generic_checks(acc: _Acc, modality: str, raw: FloatArray) -> None:
     if n < 2:
         return
     ptp = np.ptp(raw, axis=1)
-    if modality in _FRAME_FEATURES:  # frame-level features: a constant channel (unvoiced jitter) is normal
+    if modality in _ALL_FLAT_ONLY:  # a constant channel is normal here (unvoiced jitter, a still ACC axis)
         if np.all(ptp == 0):
             acc.penalise("flat", 0.0)
         return

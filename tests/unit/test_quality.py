@@ -92,3 +92,12 @@ def test_template_correlation_matches_neurokit_on_real_bvp(shared_data) -> None:
             warnings.simplefilter("ignore")
             nk_q = float(np.mean(nk.ppg_quality(y, peaks=peaks, sampling_rate=64, method="templatematch")))
         assert beat_template_correlation(y, peaks, 64.0) == pytest.approx(nk_q, abs=0.05)
+
+
+def test_acc_flat_only_when_every_axis_is_constant() -> None:
+    still = np.zeros((3, 32 * 60))
+    still[2] = 1.0
+    wiggle = still.copy()
+    wiggle[0, ::7] = 1 / 64  # one quantisation step now and then on x; y and z constant
+    assert "flat" not in window_quality("acc", wiggle, wiggle, 32.0).reasons
+    assert "flat" in window_quality("acc", still, still, 32.0).reasons
