@@ -1,0 +1,261 @@
+"""Train the default models on all data and export them with their cards (``emopipe train``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models import defaults
+from models.export import export_torchscript, read_card, write_card
+
+log = logging.getLogger(__name__)
+
+CARD_FILES = {
+    "stress_binary": "stress_binary.json",
+    "phase": "stress_phase.json",
+    "audio_emotion": "ravdess_emotion.json",
+    "video_emotion": "emfacs_video.json",
+    "eeg_synthetic": "eeg_synthetic.json",
+}
+MODEL_VERSION = "1.0.0"
+
+
+def _keep_metrics(path: Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Keep metrics of an existing card only if they describe the same configuration."""
+    if path.is_file():
+        old = read_card(path)
+        same = all(old.get(k) == card.get(k) for k in ("architecture", "fit", "input"))
+        if same and old.get("metrics"):
+            card["metrics"] = old["metrics"]
+    card.setdefault("metrics", None)
+    return card
+
+
+def stress_arrays(
+    data_dir: Path, cache_dir: Path | None, subjects: list[int] | None = None, progress: bool = True
+) -> tuple[Any, dict[int, Any], dict[int, Any]]:
+    """Spec, windows and labels of the labelled subjects (windows from pipeline.stream)."""
+    from models import stress as st
+    from models import stress_data as sd
+
+    subs = subjects or sd.labelled_subjects(data_dir)
+    windows = sd.load_all_windows(data_dir, subs, cache_dir, progress)
+    return st.default_spec(), windows, sd.load_labels(data_dir)
+
+
+def train_stress(
+    task: str,
+    data_dir: Path,
+    out_dir: Path,
+    cache_dir: Path | None,
+    seed: int = 0,
+    progress: bool = True,
+    subjects: list[int] | None = None,
+) -> Path:
+    """Fit the default stress model for ``task`` on all subjects; export ``.pt`` + card."""
+    from dataclasses import asdict, replace
+
+    from models import stress as st
+    from models import stress_data as sd
+    from pipeline.features import FEATURE_VERSION
+    from pipeline.stream import default_config
+
+    spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
+    data = st.concat([st.subject_arrays(windows[s], labels[s], spec) for s in windows])
+    cand = replace(defaults.STRESS_DEFAULT, fit_cfg=replace(defaults.STRESS_DEFAULT.fit_cfg, seed=seed))
+    t0 = time.perf_counter()
+    _, net = st.train_candidate(cand, data, task, spec, progress)
+    train_s = time.perf_counter() - t0
+    name = CARD_FILES[task].removesuffix(".json")
+    export_torchscript(net, torch.zeros(2, data.x_feat.shape[1]), out_dir / f"{name}.pt")
+    cfgs = {m: default_config(m, fs) for m, fs in (("eda", 4.0), ("bvp", 64.0), ("temp", 4.0), ("acc", 32.0))}
+    card = {
+        "name": name,
+        "version": MODEL_VERSION,
+        "task": task,
+        "classes": list(st.TASKS[task]),
+        "artifact": f"{name}.pt",
+        "format": "torchscript",
+        "synthetic": False,
+        "modalities": list(sd.STRESS_MODALITIES),
+        "channels": {m: list(c.channels) or [m] for m, c in cfgs.items()},
+        "rates_hz": {m: c.fs_hz for m, c in cfgs.items()},
+        "window": {
+            "window_s": cfgs["eda"].window_s,
+            "hop_s": cfgs["eda"].hop_s,
+            "source": "pipeline.stream.default_config + stream_step/stream_offline",
+        },
+        "input": {
+            "kind": "features",
+            "feature_version": FEATURE_VERSION,
+            "shape": ["B", len(spec.input_names)],
+            "dtype": "float32",
+            **spec.to_dict(),
+        },
+        "normalisation": (
+            "per subject, causal: each feature is z-scored against the exponentially weighted mean/sd of that "
+            "subject's PAST windows (pipeline.baseline; one block per entry of input.baselines, halflife in "
+            "windows of hop_s); 0.0 before min_windows or when the feature is missing; clipped to +-clip_z. "
+            "Use LoadedModel.new_state() per subject and LoadedModel.prepare(state, features) per window."
+        ),
+        "output": "class probabilities (B, n_classes), softmax applied",
+        "architecture": {"kind": cand.kind, "params": dict(cand.params)},
+        "fit": asdict(cand.fit_cfg),
+        "training_data": {
+            "dataset": "Stress-Predict (Iqbal et al. 2022), Empatica E4 wrist, real",
+            "subjects": sorted(int(s) for s in windows),
+            "n_windows": len(data.subject),
+            "labels": "per-second labels, window = majority; phase = order of stress runs",
+        },
+        "training_time_s": round(train_s, 1),
+        "training_hardware": "CPU, torch.set_num_threads(1)",
+        "modality_dropout": "modality blocks zeroed with p=fit.modality_dropout during training",
+        "leak_policy": "no absolute time, window position or counts as input; see metrics.start_cut",
+    }
+    path = out_dir / CARD_FILES[task]
+    write_card(_keep_metrics(path, card), path)
+    return path
+
+
+def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
+    """Fit the RAVDESS TCN on all 24 actors (speaker-normalised LLDs); export ``.pt`` + card."""
+    from dataclasses import asdict, replace
+
+    from models import audio as au
+    from models.networks import TCNClassifier
+    from models.training import fit
+
+    ds = au.load_ravdess(data_dir)
+    x = au.build_inputs(ds, speaker_norm=True)
+    cfg = replace(defaults.AUDIO_FIT, seed=seed)
+    net = TCNClassifier(x.shape[1], len(au.EMOTIONS), **defaults.AUDIO_PARAMS)
+    t0 = time.perf_counter()
+    fit(net, x, ds.y, len(au.EMOTIONS), cfg, (), progress, "audio")
+    train_s = time.perf_counter() - t0
+    name = "ravdess_emotion"
+    export_torchscript(net, torch.zeros(2, x.shape[1], au.T_STEPS), out_dir / f"{name}.pt")
+    card = {
+        "name": name,
+        "version": MODEL_VERSION,
+        "task": "audio_emotion",
+        "classes": list(au.EMOTIONS),
+        "artifact": f"{name}.pt",
+        "format": "torchscript",
+        "synthetic": False,
+        "modalities": ["audio_features"],
+        "channels": {"audio_features": [*ds.columns, "voiced"]},
+        "rates_hz": {"audio_features": au.FRAME_RATE_HZ},
+        "window": {
+            "window_s": au.T_STEPS * au.POOL / au.FRAME_RATE_HZ,
+            "pool_frames": au.POOL,
+            "steps": au.T_STEPS,
+            "pad": "zeros at the end; longer input centre-cropped",
+        },
+        "input": {
+            "kind": "raw",
+            "shape": ["B", x.shape[1], au.T_STEPS],
+            "dtype": "float32",
+            "frames": "openSMILE 2.6 eGeMAPSv02 LLDs, 10 ms hop",
+            "builder": "models.audio.clip_tensor",
+        },
+        "normalisation": (
+            "per speaker: LLD z-score with the speaker's mean/sd over unlabelled calibration "
+            "frames (voiced-only LLDs over voiced frames, 0 when unvoiced); see models.audio"
+        ),
+        "output": "class probabilities (B, 8), softmax applied",
+        "architecture": {"kind": "tcn", "params": dict(defaults.AUDIO_PARAMS)},
+        "fit": asdict(cfg),
+        "training_data": {
+            "dataset": "RAVDESS speech eGeMAPS LLD frames (CC BY-NC-SA 4.0), 24 actors, real",
+            "n_clips": len(ds.y),
+        },
+        "licence": "CC BY-NC-SA 4.0 (derived from RAVDESS)",
+        "training_time_s": round(train_s, 1),
+        "training_hardware": "CPU, torch.set_num_threads(1)",
+    }
+    path = out_dir / "ravdess_emotion.json"
+    write_card(_keep_metrics(path, card), path)
+    return path
+
+
+def train_eeg(out_dir: Path, seed: int = 0, progress: bool = True, n_subjects: int = 12) -> Path:
+    """Fit the EEG TCN on SYNTHETIC subjects; export ``.pt`` + card labelled synthetic."""
+    from dataclasses import asdict, replace
+
+    from models import eeg_synth as es
+    from models.networks import TCNClassifier
+    from models.training import fit
+
+    parts = [es.simulate_subject(1000 + seed * 100 + i, 40) for i in range(n_subjects)]
+    x = es.normalise_windows(np.concatenate([p[0] for p in parts]))
+    y = np.concatenate([p[1] for p in parts])
+    cfg = replace(defaults.EEG_FIT, seed=seed)
+    net = TCNClassifier(len(es.EEG_CHANNELS), len(es.EEG_CLASSES), **defaults.EEG_PARAMS)
+    t0 = time.perf_counter()
+    fit(net, x, y, len(es.EEG_CLASSES), cfg, [[i] for i in range(len(es.EEG_CHANNELS))], progress, "eeg")
+    train_s = time.perf_counter() - t0
+    n_t = int(es.EEG_FS_HZ * es.EEG_WINDOW_S)
+    export_torchscript(net, torch.zeros(2, len(es.EEG_CHANNELS), n_t), out_dir / "eeg_synthetic.pt")
+    card = {
+        "name": "eeg_synthetic",
+        "version": MODEL_VERSION,
+        "task": "eeg_synthetic",
+        "classes": list(es.EEG_CLASSES),
+        "artifact": "eeg_synthetic.pt",
+        "format": "torchscript",
+        "synthetic": True,
+        "warning": "SYNTHETIC training data, not for real use",
+        "modalities": ["eeg"],
+        "channels": {"eeg": list(es.EEG_CHANNELS)},
+        "rates_hz": {"eeg": es.EEG_FS_HZ},
+        "window": {"window_s": es.EEG_WINDOW_S},
+        "input": {"kind": "raw", "shape": ["B", 4, n_t], "dtype": "float32"},
+        "normalisation": "per window and channel z-score (models.eeg_synth.normalise_windows)",
+        "output": "class probabilities (B, 3), softmax applied",
+        "architecture": {"kind": "tcn", "params": dict(defaults.EEG_PARAMS)},
+        "fit": asdict(cfg),
+        "training_data": {"dataset": "SYNTHETIC band-structured EEG (models.eeg_synth)", "subjects": n_subjects},
+        "training_time_s": round(train_s, 1),
+        "training_hardware": "CPU, torch.set_num_threads(1)",
+    }
+    path = out_dir / "eeg_synthetic.json"
+    write_card(_keep_metrics(path, card), path)
+    return path
+
+
+def write_emfacs_card(out_dir: Path) -> Path:
+    """Card of the rule-based EMFACS video model (no artifact, no training)."""
+    from pipeline.emfacs import AU_ORDER, EMFACS_CLASSES, EMFACS_PROTOTYPES
+
+    card = {
+        "name": "emfacs_video",
+        "version": MODEL_VERSION,
+        "task": "video_emotion",
+        "classes": list(EMFACS_CLASSES),
+        "artifact": None,
+        "format": "rules (pipeline.emfacs)",
+        "synthetic": False,
+        "modalities": ["video_features"],
+        "channels": {"video_features": [f"{a}_r" for a in AU_ORDER]},
+        "input": {
+            "kind": "action_units",
+            "shape": ["B", len(AU_ORDER)],
+            "au_order": list(AU_ORDER),
+            "units": "OpenFace AU intensity 0..5",
+        },
+        "rules": {k: list(v) for k, v in EMFACS_PROTOTYPES.items()},
+        "normalisation": "none (AU intensities / 5, clipped to 0..1)",
+        "output": "softmax of prototype completeness / 0.1",
+        "training_data": None,
+        "training_time_s": 0.0,
+        "metrics": None,
+        "metrics_note": "no labelled facial data available here; rules are not evaluated",
+    }
+    path = out_dir / "emfacs_video.json"
+    write_card(card, path)
+    return path

@@ -1,0 +1,78 @@
+"""``emopipe train``: fit the default emotion models on the real data sets and export them."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+HELP = "train the emotion models on the real data sets"
+TARGETS = ("stress_binary", "phase", "audio", "video", "eeg")
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``emopipe train``."""
+    parser.add_argument(
+        "--only",
+        default=",".join(TARGETS),
+        help=f"comma-separated subset of {','.join(TARGETS)} (default: all). stress_binary/phase: "
+        "Stress-Predict E4 windows (60 s, 5 s hop from pipeline.stream); audio: RAVDESS "
+        "eGeMAPS LLDs; video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder for .pt and card .json (default: models/artifacts in the repo)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help="real data folder (default: settings.data_dir)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="cache of computed windows/features, keyed by FEATURE_VERSION "
+        "(default: <repo>/.run/cache; 'none' disables)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--subjects", default=None, help="comma-separated Stress-Predict subject numbers (default: all 27 labelled)"
+    )
+
+
+def cache_dir_of(args: argparse.Namespace) -> Path | None:
+    """Resolve ``--cache-dir``."""
+    from models.export import ARTIFACTS_DIR
+
+    if args.cache_dir is None:
+        return ARTIFACTS_DIR.parent.parent / ".run" / "cache"
+    return None if str(args.cache_dir) == "none" else Path(args.cache_dir)
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    """Train the selected targets; print where the artifacts went. Returns 0."""
+    import torch
+
+    from models import build
+    from models.export import ARTIFACTS_DIR
+
+    torch.set_num_threads(1)
+    data_dir = Path(args.data_dir or settings.data_dir)
+    out = Path(args.out or ARTIFACTS_DIR)
+    subjects = [int(s) for s in args.subjects.split(",")] if args.subjects else None
+    only = [t.strip() for t in args.only.split(",") if t.strip()]
+    for t in only:
+        if t in ("stress_binary", "phase"):
+            p = build.train_stress(t, data_dir, out, cache_dir_of(args), args.seed, True, subjects)
+        elif t == "audio":
+            p = build.train_audio(data_dir, out, args.seed)
+        elif t == "eeg":
+            p = build.train_eeg(out, args.seed)
+        elif t == "video":
+            p = build.write_emfacs_card(out)
+        else:
+            log.error("unknown target %s (choose from %s)", t, ",".join(TARGETS))
+            return 2
+        print(f"{t}: {p}")
+    return 0

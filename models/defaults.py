@@ -1,0 +1,38 @@
+"""Fixed configurations of the committed default models and of the compared alternatives.
+
+Hyper-parameters were fixed before evaluation and are the same in every fold; nothing is
+tuned on a test subject.  ``emopipe train`` fits the defaults on all subjects; ``emopipe
+evaluate`` runs leave-one-subject-out with exactly these configurations.
+"""
+
+from __future__ import annotations
+
+from models.stress import Candidate
+from models.training import FitConfig
+
+#: the committed default model per stress task (early-fusion MLP over baseline-normalised features)
+STRESS_DEFAULT = Candidate("mlp", "mlp", {"hidden": (64, 32), "dropout": 0.3}, FitConfig(epochs=20))
+
+#: every model compared in the LOSO tables (the default first)
+STRESS_CANDIDATES: tuple[Candidate, ...] = (
+    STRESS_DEFAULT,
+    Candidate("late_mlp", "late_mlp", {"hidden": (32,), "dropout": 0.3}, FitConfig(epochs=15, modality_dropout=0.0)),
+    Candidate(
+        "tcn_raw", "tcn", {"hidden": 16, "levels": 5, "kernel_size": 3, "dropout": 0.1}, FitConfig(epochs=8, lr=3e-3)
+    ),
+    Candidate("gru_raw", "gru", {"hidden": 24}, FitConfig(epochs=8, lr=3e-3)),
+)
+
+#: sklearn baselines on the same normalised window features
+STRESS_BASELINES: tuple[Candidate, ...] = (
+    Candidate("logreg", "logreg", {"C": 0.1}),
+    Candidate("gboost", "gboost", {"max_iter": 150, "learning_rate": 0.05, "max_leaf_nodes": 15}),
+)
+
+#: audio (RAVDESS) network and training
+AUDIO_PARAMS = {"hidden": 32, "levels": 4, "kernel_size": 3, "dropout": 0.2}
+AUDIO_FIT = FitConfig(epochs=20, batch_size=64, lr=3e-3, modality_dropout=0.0)
+
+#: EEG on SYNTHETIC data only
+EEG_PARAMS = {"hidden": 16, "levels": 4, "kernel_size": 3, "dropout": 0.1}
+EEG_FIT = FitConfig(epochs=10, batch_size=64, lr=3e-3, modality_dropout=0.1)

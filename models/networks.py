@@ -1,0 +1,171 @@
+"""PyTorch classifiers: a causal dilated TCN and a GRU over raw multichannel windows,
+and an MLP over window features.
+
+Each module stores its hyper-parameters exactly as given (``get_params()``) and its
+``forward`` delegates to the pure functions below, which take tensors and layers and
+return tensors.  Every network returns **logits**, shape ``(batch, n_classes)``.
+
+Input shapes
+------------
+- raw networks: ``(batch, channels, time)`` float32, already normalised; NaN means missing
+  and is replaced by 0 (the subject's baseline level).
+- MLP: ``(batch, n_features)`` float32.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["GRUClassifier", "MLPClassifier", "TCNClassifier", "causal_conv", "gru_logits", "mlp_logits", "tcn_logits"]
+
+
+def causal_conv(x: Tensor, conv: nn.Conv1d) -> Tensor:
+    """Causal 1-D convolution: left-pad by ``dilation * (kernel - 1)``; output ``(B, C_out, T)``."""
+    pad = conv.dilation[0] * (conv.kernel_size[0] - 1)
+    return conv(F.pad(x, (pad, 0)))
+
+
+def tcn_logits(
+    x: Tensor, convs: nn.ModuleList, skips: nn.ModuleList, head: nn.Linear, dropout: float, training: bool
+) -> Tensor:
+    """Residual causal dilated blocks, mean-pool over time, linear head.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, T)
+    convs : pairs of :class:`nn.Conv1d` per level, flattened ``[a0, b0, a1, b1, ...]``
+    skips : 1x1 convolutions (or :class:`nn.Identity`) matching channels per level
+    """
+    h = torch.nan_to_num(x)
+    for level, skip in enumerate(skips):
+        a, b = convs[2 * level], convs[2 * level + 1]
+        y = F.dropout(F.relu(causal_conv(h, a)), dropout, training)
+        y = F.dropout(F.relu(causal_conv(y, b)), dropout, training)
+        h = F.relu(y + skip(h))
+    return head(h.mean(dim=-1))
+
+
+def gru_logits(x: Tensor, gru: nn.GRU, head: nn.Linear) -> Tensor:
+    """GRU over time (input ``(B, C, T)``), last hidden state of the top layer -> logits."""
+    _, h_n = gru(torch.nan_to_num(x).transpose(1, 2))
+    return head(h_n[-1])
+
+
+def mlp_logits(x: Tensor, layers: nn.ModuleList, dropout: float, training: bool) -> Tensor:
+    """ReLU MLP; the last layer is linear. ``x`` shape ``(B, F)``; NaN -> 0."""
+    h = torch.nan_to_num(x)
+    for layer in layers[:-1]:
+        h = F.dropout(F.relu(layer(h)), dropout, training)
+    out: Tensor = layers[-1](h)
+    return out
+
+
+class _Params:
+    _params: dict[str, Any]
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, exactly as given."""
+        return dict(self._params)
+
+
+class TCNClassifier(nn.Module, _Params):
+    """Temporal convolutional network: ``levels`` residual blocks with dilation ``2**level``.
+
+    Receptive field = ``1 + 2 * (kernel_size - 1) * (2**levels - 1)`` samples.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        n_classes: int,
+        hidden: int = 16,
+        levels: int = 4,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self._params = {
+            "in_channels": in_channels,
+            "n_classes": n_classes,
+            "hidden": hidden,
+            "levels": levels,
+            "kernel_size": kernel_size,
+            "dropout": dropout,
+        }
+        self.dropout = dropout
+        convs: list[nn.Module] = []
+        skips: list[nn.Module] = []
+        c_in = in_channels
+        for level in range(levels):
+            d = 2**level
+            convs += [
+                nn.Conv1d(c_in, hidden, kernel_size, dilation=d),
+                nn.Conv1d(hidden, hidden, kernel_size, dilation=d),
+            ]
+            skips.append(nn.Conv1d(c_in, hidden, 1) if c_in != hidden else nn.Identity())
+            c_in = hidden
+        self.convs = nn.ModuleList(convs)
+        self.skips = nn.ModuleList(skips)
+        self.head = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, T)`` -> logits ``(B, n_classes)``."""
+        return tcn_logits(x, self.convs, self.skips, self.head, self.dropout, self.training)
+
+
+class GRUClassifier(nn.Module, _Params):
+    """GRU over the time axis of a raw window; the last hidden state feeds a linear head."""
+
+    def __init__(
+        self, in_channels: int, n_classes: int, hidden: int = 32, layers: int = 1, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self._params = {
+            "in_channels": in_channels,
+            "n_classes": n_classes,
+            "hidden": hidden,
+            "layers": layers,
+            "dropout": dropout,
+        }
+        self.gru = nn.GRU(
+            in_channels, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
+        self.head = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, T)`` -> logits ``(B, n_classes)``."""
+        return gru_logits(x, self.gru, self.head)
+
+
+class MLPClassifier(nn.Module, _Params):
+    """Multi-layer perceptron over a feature vector."""
+
+    def __init__(
+        self, n_features: int, n_classes: int, hidden: tuple[int, ...] = (64, 32), dropout: float = 0.2
+    ) -> None:
+        super().__init__()
+        self._params = {"n_features": n_features, "n_classes": n_classes, "hidden": hidden, "dropout": dropout}
+        self.dropout = dropout
+        sizes = [n_features, *hidden, n_classes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, F)`` -> logits ``(B, n_classes)``."""
+        return mlp_logits(x, self.layers, self.dropout, self.training)
+
+
+NETWORKS: dict[str, type[nn.Module]] = {"tcn": TCNClassifier, "gru": GRUClassifier, "mlp": MLPClassifier}
+
+
+def build_network(kind: str, params: dict[str, Any]) -> nn.Module:
+    """Instantiate a network by kind (``tcn``, ``gru``, ``mlp``) from its stored params."""
+    cls = NETWORKS[kind]
+    p = dict(params)
+    if "hidden" in p and isinstance(p["hidden"], list):
+        p["hidden"] = tuple(p["hidden"])
+    return cls(**p)

@@ -1,0 +1,118 @@
+"""Loader API for the live worker: committed default models with their cards.
+
+>>> from models.registry import load_default            # doctest: +SKIP
+>>> m = load_default("stress_binary")                    # doctest: +SKIP
+>>> state = m.new_state()                                # one per subject, picklable
+>>> state, x = m.prepare(state, window_features_dict)    # personal baseline, in time order
+>>> m.predict_proba(x[None, :])                          # (1, 2), rows sum to 1
+
+``predict_proba`` accepts a batch: ``(B, F)`` float32 for feature models (the vector that
+:meth:`LoadedModel.prepare` returns), ``(B, C, T)`` for raw-window models and ``(B, n_AUs)``
+action-unit intensities for the EMFACS video model.  The loader calls
+``torch.set_num_threads(1)``: on 2 cores thread contention made batched inference ~10x slower.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.exceptions import ModelError
+from models.export import ARTIFACTS_DIR, read_card
+
+log = logging.getLogger(__name__)
+
+#: task -> card file in models/artifacts
+DEFAULTS: dict[str, str] = {
+    "stress_binary": "stress_binary.json",
+    "phase": "stress_phase.json",
+    "audio_emotion": "ravdess_emotion.json",
+    "video_emotion": "emfacs_video.json",
+    "eeg_synthetic": "eeg_synthetic.json",
+}
+
+
+class ModelNotFoundError(ModelError, FileNotFoundError):
+    """No committed model for the task, or its artifact is missing."""
+
+
+class LoadedModel:
+    """A model ready for inference, with its card (``.card``, a dict)."""
+
+    def __init__(self, card: Mapping[str, Any], module: Any | None) -> None:
+        self.card = dict(card)
+        self.classes: tuple[str, ...] = tuple(card["classes"])
+        self._module = module
+        self._spec = None
+        if card.get("input", {}).get("kind") == "features":
+            from models.preprocess import PreprocessSpec
+
+            self._spec = PreprocessSpec.from_dict(card["input"])
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names of the input vector entries (feature models), else ()."""
+        return () if self._spec is None else self._spec.input_names
+
+    def new_state(self) -> Any:
+        """Fresh per-subject preprocessing state (picklable); feature models only."""
+        from models.preprocess import preprocess_init
+
+        if self._spec is None:
+            msg = f"{self.card['name']} takes no window features"
+            raise ModelError(msg)
+        return preprocess_init(self._spec)
+
+    def prepare(self, state: Any, features: Mapping[str, float]) -> tuple[Any, NDArray[np.float32]]:
+        """Normalise one window's features (pipeline.features keys) -> (state, vector (F,))."""
+        from models.preprocess import preprocess_step
+
+        return preprocess_step(state, features)
+
+    def predict_proba(self, x: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Class probabilities for a batch, shape ``(B, len(classes))``."""
+        import torch
+
+        arr = np.asarray(x, dtype=np.float32)
+        if self._module is None:
+            from pipeline.emfacs import emfacs_proba
+
+            return emfacs_proba(arr)
+        with torch.no_grad():
+            out = self._module(torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(arr))))
+        return np.asarray(out.numpy(), dtype=np.float64)
+
+
+def load(card_path: Path) -> LoadedModel:
+    """Load the model described by ``card_path`` (artifact path is relative to the card)."""
+    import torch
+
+    torch.set_num_threads(1)
+    card = read_card(card_path)
+    artifact = card.get("artifact")
+    if artifact is None:
+        return LoadedModel(card, None)
+    path = Path(card_path).parent / artifact
+    if not path.is_file():
+        msg = f"model artifact {path} missing (run `emopipe train`)"
+        raise ModelNotFoundError(msg)
+    module = torch.jit.load(str(path), map_location="cpu")
+    module.eval()
+    return LoadedModel(card, module)
+
+
+def load_default(task: str = "stress_binary", artifacts_dir: Path | None = None) -> LoadedModel:
+    """Load the committed default model of ``task`` (one of :data:`DEFAULTS`)."""
+    if task not in DEFAULTS:
+        msg = f"unknown task {task!r}; known: {sorted(DEFAULTS)}"
+        raise ModelNotFoundError(msg)
+    path = (artifacts_dir or ARTIFACTS_DIR) / DEFAULTS[task]
+    if not path.is_file():
+        msg = f"no model card at {path} (run `emopipe train`)"
+        raise ModelNotFoundError(msg)
+    return load(path)

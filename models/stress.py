@@ -1,0 +1,224 @@
+"""Stress models on Stress-Predict: input arrays, model zoo and leave-one-subject-out evaluation.
+
+Every candidate is trained with fixed hyper-parameters (never tuned on a test subject).
+Inputs are personal-baseline normalised window features (:mod:`models.preprocess`) or
+normalised raw windows; neither carries time, window position or anything that counts them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models import stress_data as sd
+from models.fusion import late_fusion, modality_groups
+from models.preprocess import PreprocessSpec, preprocess_init, preprocess_step, raw_init, raw_normalise
+from models.training import FitConfig, fit, predict_proba
+from pipeline.baseline import BaselineConfig
+
+log = logging.getLogger(__name__)
+
+TASKS: dict[str, tuple[str, ...]] = {"stress_binary": sd.BINARY_CLASSES, "phase": sd.PHASE_CLASSES}
+#: window hop of pipeline.stream.default_config for physiology (s)
+HOP_S = 5.0
+#: long (10 min) and short (2 min) personal baselines, in windows of HOP_S
+DEFAULT_BASELINES = (
+    BaselineConfig(halflife_windows=120.0, min_windows=6),
+    BaselineConfig(halflife_windows=24.0, min_windows=6),
+)
+RAW_BASELINE = BaselineConfig(halflife_windows=120.0, min_windows=6)
+
+
+def default_spec() -> PreprocessSpec:
+    """Feature names of the four E4 modalities from :mod:`pipeline.features` and the default baselines."""
+    from pipeline.features import feature_names
+
+    names: list[str] = []
+    for m in sd.STRESS_MODALITIES:
+        names += feature_names(m, channels=("x", "y", "z") if m == "acc" else ())
+    return PreprocessSpec(tuple(names), DEFAULT_BASELINES)
+
+
+@dataclass
+class Arrays:
+    """Labelled windows of one or more subjects (rows aligned)."""
+
+    x_feat: NDArray[np.float32]
+    x_raw: NDArray[np.float32]
+    quality: NDArray[np.float64]
+    y: dict[str, NDArray[np.int64]]
+    subject: NDArray[np.int64]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def take(self, m: NDArray[np.bool_]) -> Arrays:
+        """Rows where ``m`` is true."""
+        return Arrays(
+            self.x_feat[m],
+            self.x_raw[m],
+            self.quality[m],
+            {k: v[m] for k, v in self.y.items()},
+            self.subject[m],
+            self.meta,
+        )
+
+
+def subject_arrays(
+    sw: sd.SubjectWindows, labels: tuple[NDArray[np.int64], ...], spec: PreprocessSpec, cut_s: float = 0.0
+) -> Arrays:
+    """Normalise one subject's windows in time order (after dropping the first ``cut_s`` seconds).
+
+    The running baselines start at the first kept window, exactly as a live session would.
+    """
+    keep = np.flatnonzero(sw.start_ns >= sw.start_ns[0] + int(cut_s * 1e9))
+    states = preprocess_init(spec)
+    rstate = raw_init(sd.RAW_CHANNELS, RAW_BASELINE)
+    xf, xr = [], []
+    for i in keep:
+        states, v = preprocess_step(states, sw.features[i])
+        rstate, r = raw_normalise(rstate, sw.raw[i].astype(np.float64))
+        xf.append(v)
+        xr.append(r)
+    t_s, y_bin, y_phase = labels
+    start, end = sw.start_ns[keep], sw.end_ns[keep]
+    yb = sd.window_labels(start, end, t_s, y_bin)
+    yp = sd.window_labels(start, end, t_s, y_phase)
+    ok = yb >= 0
+    return Arrays(
+        np.asarray(xf, np.float32)[ok],
+        np.asarray(xr, np.float32)[ok],
+        sw.quality[keep][ok],
+        {"stress_binary": yb[ok], "phase": yp[ok]},
+        np.full(int(ok.sum()), sw.subject, np.int64),
+    )
+
+
+def concat(parts: Sequence[Arrays]) -> Arrays:
+    """Stack subjects."""
+    return Arrays(
+        np.concatenate([p.x_feat for p in parts]),
+        np.concatenate([p.x_raw for p in parts]),
+        np.concatenate([p.quality for p in parts]),
+        {k: np.concatenate([p.y[k] for p in parts]) for k in parts[0].y},
+        np.concatenate([p.subject for p in parts]),
+    )
+
+
+# ----------------------------------------------------------------------------- model zoo
+
+Predictor = Callable[[Arrays], NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model family with fixed hyper-parameters."""
+
+    name: str
+    kind: str  # logreg | gboost | mlp | late_mlp | tcn | gru
+    params: Mapping[str, Any] = field(default_factory=dict)
+    fit_cfg: FitConfig = field(default_factory=FitConfig)
+    raw_stride: int = 3  # raw networks train on every k-th window (5 s hop -> 15 s)
+
+
+def _feature_groups(spec: PreprocessSpec) -> dict[str, list[int]]:
+    return modality_groups(spec.input_names)
+
+
+def train_candidate(
+    c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool = False
+) -> tuple[Predictor, Any]:
+    """Fit ``c`` on ``tr``; return a predictor (Arrays -> proba) and the fitted object."""
+    n_cls = len(TASKS[task])
+    y = tr.y[task]
+    if c.kind in ("logreg", "gboost"):
+        model = _sk_model(c, n_cls).fit(tr.x_feat, y)
+        return (lambda a: model.predict_proba(a.x_feat).astype(np.float64)), model
+    if c.kind == "mlp":
+        from models.networks import MLPClassifier
+
+        net = MLPClassifier(tr.x_feat.shape[1], n_cls, **c.params)
+        fit(net, tr.x_feat, y, n_cls, c.fit_cfg, list(_feature_groups(spec).values()), progress, c.name)
+        return (lambda a: predict_proba(net, a.x_feat)), net
+    if c.kind == "late_mlp":
+        return _train_late(c, tr, task, spec, progress)
+    from models.networks import GRUClassifier, TCNClassifier
+
+    cls = TCNClassifier if c.kind == "tcn" else GRUClassifier
+    net = cls(tr.x_raw.shape[1], n_cls, **c.params)
+    sl = slice(None, None, c.raw_stride)
+    fit(net, tr.x_raw[sl], y[sl], n_cls, c.fit_cfg, [[i] for i in range(tr.x_raw.shape[1])], progress, c.name)
+    return (lambda a: predict_proba(net, a.x_raw)), net
+
+
+def _sk_model(c: Candidate, n_cls: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if c.kind == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000, **c.params))
+    return HistGradientBoostingClassifier(class_weight="balanced", random_state=0, **c.params)
+
+
+def _train_late(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool) -> tuple[Predictor, Any]:
+    from models.networks import MLPClassifier
+
+    n_cls = len(TASKS[task])
+    groups = _feature_groups(spec)
+    nets = {}
+    for m, cols in groups.items():
+        net = MLPClassifier(len(cols), n_cls, **c.params)
+        fit(net, tr.x_feat[:, cols], tr.y[task], n_cls, c.fit_cfg, (), progress, f"{c.name}:{m}")
+        nets[m] = net
+    mods = list(sd.STRESS_MODALITIES)
+
+    def predict(a: Arrays) -> NDArray[np.float64]:
+        probs = {m: predict_proba(nets[m], a.x_feat[:, cols]) for m, cols in groups.items()}
+        qual = {m: a.quality[:, mods.index(m)] for m in groups}
+        return late_fusion(probs, qual)[0]
+
+    return predict, nets
+
+
+def loso(
+    cands: Sequence[Candidate],
+    data: Mapping[int, Arrays],
+    task: str,
+    spec: PreprocessSpec,
+    cut_data: Mapping[int, Arrays] | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Leave-one-subject-out: pooled probabilities per candidate (and on ``cut_data`` if given).
+
+    Returns name -> {"y", "proba", "subject", "proba_cut", "y_cut", "subject_cut", "train_s"}.
+    """
+    from tqdm.auto import tqdm
+
+    res: dict[str, dict[str, Any]] = {
+        c.name: {"y": [], "proba": [], "subject": [], "y_cut": [], "proba_cut": [], "subject_cut": [], "train_s": 0.0}
+        for c in cands
+    }
+    for s in tqdm(list(data), desc=f"LOSO {task}", disable=not progress):
+        tr = concat([a for k, a in data.items() if k != s])
+        for c in cands:
+            t0 = time.perf_counter()
+            pred, _ = train_candidate(c, tr, task, spec)
+            r = res[c.name]
+            r["train_s"] += time.perf_counter() - t0
+            r["y"].append(data[s].y[task])
+            r["proba"].append(pred(data[s]))
+            r["subject"].append(data[s].subject)
+            if cut_data is not None:
+                r["y_cut"].append(cut_data[s].y[task])
+                r["proba_cut"].append(pred(cut_data[s]))
+                r["subject_cut"].append(cut_data[s].subject)
+    for r in res.values():
+        for k in ("y", "proba", "subject", "y_cut", "proba_cut", "subject_cut"):
+            r[k] = np.concatenate(r[k]) if r[k] else np.zeros(0)
+    return res
