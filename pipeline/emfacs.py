@@ -19,7 +19,9 @@ disgust    9, 15, 16*                   nose wrinkler, lip corner depressor (*AU
 
 Score of emotion ``e`` for a frame/window with intensities ``a`` (0..5, scaled to 0..1):
 the mean over its prototype AUs of ``min(a_k / 5, 1)``, i.e. how completely the prototype
-is expressed.  ``neutral`` scores ``1 - max_e score_e``.  Probabilities are a softmax of
+is expressed, times ``(1 + 1e-3 * size_e / max_size) / (1 + 1e-3)`` so that a complete
+larger prototype beats a complete subset of it (fear contains surprise).
+``neutral`` scores ``1 - max_e score_e``.  Probabilities are a softmax of
 ``scores / temperature`` (default 0.1), a calibration-free mapping chosen a priori.
 
 Examples
@@ -72,6 +74,9 @@ EMFACS_PROTOTYPES: dict[str, tuple[str, ...]] = {
 EMFACS_CLASSES: tuple[str, ...] = ("neutral", *EMFACS_PROTOTYPES)
 AU_MAX_INTENSITY = 5.0
 
+_SPECIFICITY = 1e-3
+_SIZES = np.array([len(v) for v in EMFACS_PROTOTYPES.values()], dtype=np.float64)
+_SIZES = _SIZES / _SIZES.max()
 _MATRIX = np.zeros((len(EMFACS_PROTOTYPES), len(AU_ORDER)))
 for _i, _aus in enumerate(EMFACS_PROTOTYPES.values()):
     for _au in _aus:
@@ -100,7 +105,8 @@ def emfacs_scores(au: NDArray[np.floating]) -> NDArray[np.float64]:
         msg = f"expected AU intensities of shape (B, {len(AU_ORDER)}), got {a.shape}"
         raise ContractError(msg)
     a = np.clip(np.nan_to_num(a, nan=0.0) / AU_MAX_INTENSITY, 0.0, 1.0)
-    emo = a @ _MATRIX.T
+    # specificity tie-break: a complete larger prototype (fear) beats a complete subset of it (surprise)
+    emo = (a @ _MATRIX.T) * (1.0 + _SPECIFICITY * _SIZES) / (1.0 + _SPECIFICITY)
     neutral = 1.0 - emo.max(axis=1, keepdims=True)
     return np.hstack([neutral, emo])
 
