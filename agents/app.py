@@ -47,6 +47,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker_heartbeat_interval": 1.0,
         "broker_commit_interval": 1.0,
         "producer_acks": -1,
+        "producer_max_request_size": 16 * 1024 * 1024,  # = agents.state.MAX_STATE_BYTES
         "table_cleanup_interval": 30.0,
         "stream_wait_empty": False,
         # values are bytes everywhere: codecs live in pipeline/ (sensor chunks) and agents/ (events)

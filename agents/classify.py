@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from agents.ingest import dead_letter
-from agents.state import StateTable
+from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.assembly import AssemblerState, MultimodalWindow, assembler_init, assembler_step
 from pipeline.events import EmotionEvent, ModalityStatus, encode_event
@@ -90,11 +90,14 @@ def subject_step(
         state = SubjectState(assembler_init(modalities, grace_s=grace_s), model.new_state())
     if rec.window.modality not in state.assembler.modalities:
         return state, []  # a modality this model does not use
+    window = rec.window
+    if window.modality != "acc":  # only ACC samples are used here (motion check): keep the state small
+        window = dataclasses.replace(window, samples=np.zeros((window.samples.shape[0], 0)), raw=None)
     last_end = dict(state.last_end_ns)
     last_end[rec.window.modality] = max(last_end.get(rec.window.modality, 0), rec.window.end_ns)
     watermark = subject_watermark_ns(last_end, round(stale_s * 1e9))
     last_ingest = max(state.last_ingest_ns, rec.ingest_ns)
-    assembler, slots = assembler_step(state.assembler, rec.window, watermark)
+    assembler, slots = assembler_step(state.assembler, window, watermark)
     model_state = state.model_state
     ready: list[Pending] = []
     for mm in slots:
@@ -162,36 +165,32 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
     async def classify(stream: Any) -> None:
         await declare_outputs(topics)
         async for batch in stream.take_events(batch_max, within=batch_within_s):
+            staged = BatchStates(states)
             pending: list[Pending] = []
-            new_states: dict[str, SubjectState] = {}
-            state_events: dict[str, Any] = {}
             for event in batch:
                 msg = event.message
                 try:
                     rec = decode_window_record(event.value)
                     state, ready = subject_step(
                         model,
-                        new_states.get(rec.subject_id) or states.get(rec.subject_id),
+                        staged.get(rec.subject_id),
                         rec,
                         grace_s=DEFAULT_GRACE_S,
                         stale_s=DEFAULT_STALE_S,
                         now_ns=time.time_ns(),
                     )
-                    new_states[rec.subject_id] = state
-                    state_events[rec.subject_id] = event
+                    staged.set(rec.subject_id, state, event)
                     pending.extend(ready)
                 except (ContractError, SignalError) as exc:
                     await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
                 except Exception as exc:
                     logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
-                    await dead_letter(
-                        topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", "internal"
-                    )
+                    reason = f"internal error: {exc!r}"
+                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, "internal")
             sent = []
             for ev in classify_batch(model, pending):
                 ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
                 sent.append(await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev)))
             for fut in sent:  # states move on only once the events are acknowledged (at-least-once, no loss)
                 await fut
-            for subject_id, state in new_states.items():
-                states.set(subject_id, state, event=state_events[subject_id])
+            staged.flush()

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from agents.dlq import encode_dead_letter, make_dead_letter
-from agents.state import StateTable
+from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk, encode_binary
 from pipeline.contract import SensorChunk, StreamCursor, continuity_step
@@ -22,6 +22,9 @@ from pipeline.exceptions import ContractError
 logger = logging.getLogger(__name__)
 
 STEP_ID = "ingest"
+#: messages per batch and the longest wait to fill one: one Kafka round trip acknowledges a whole batch
+BATCH_MAX = 256
+BATCH_WITHIN_S = 0.02
 
 
 def check_message(
@@ -53,27 +56,27 @@ def register_ingest(emo: Any) -> None:
     @app.agent(topics.raw_all, name=STEP_ID)
     async def ingest(stream: Any) -> None:
         await declare_outputs(topics)
-        async for event in stream.events():
-            msg = event.message
-            try:
-                chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
-                cursor_key = chunk.stream_key
-                cursor = check_message(cursors.get(cursor_key), chunk, msg.topic, event.key, raw_prefix=raw_prefix)
-                # at-least-once without loss: the state moves on only once the output is acknowledged
-                sent = await topics.valid[chunk.modality].send(
-                    key=chunk.subject_id.encode(), value=encode_binary(chunk)
-                )
-                await sent
-                cursors.set(cursor_key, cursor)
-            except ContractError as exc:
-                await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
-                continue
-            except Exception as exc:  # keep the worker alive, lose nothing
-                logger.exception("ingest: unexpected error on %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-                await dead_letter(
-                    topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", type(exc).__name__
-                )
-                continue
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            staged = BatchStates(cursors)
+            sent = []
+            for event in batch:
+                msg = event.message
+                try:
+                    chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
+                    key = chunk.stream_key
+                    cursor = check_message(staged.get(key), chunk, msg.topic, event.key, raw_prefix=raw_prefix)
+                    out = encode_binary(chunk)
+                    sent.append(await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=out))
+                    staged.set(key, cursor, event)
+                except ContractError as exc:
+                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
+                except Exception as exc:  # keep the worker alive, lose nothing
+                    logger.exception("ingest: unexpected error on %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+                    reason = f"internal error: {exc!r}"
+                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, type(exc).__name__)
+            for fut in sent:  # at-least-once without loss: state moves on only once outputs are acknowledged
+                await fut
+            staged.flush()
 
 
 async def dead_letter(

@@ -15,6 +15,9 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
+#: largest state record accepted by the changelog topics (and the Faust producer)
+MAX_STATE_BYTES = 16 * 1024 * 1024
+
 
 class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
@@ -26,6 +29,8 @@ class StateTable:
             key_type=bytes,
             value_type=bytes,
             partitions=partitions,
+            # one state can exceed Kafka's 1 MB default (window buffers, pending multimodal slots)
+            extra_topic_configs={"max.message.bytes": str(MAX_STATE_BYTES)},
         )
 
     def get(self, key: str) -> Any:
@@ -53,3 +58,33 @@ class StateTable:
     def delete(self, key: str) -> None:
         """Forget the state under ``key``."""
         self.table.pop(key.encode(), None)
+
+
+class BatchStates:
+    """One batch's view of a :class:`StateTable`, for stages that process messages in batches.
+
+    Reads see the batch's own earlier writes; nothing reaches the table until :meth:`flush`,
+    which the stage calls only after every output of the batch has been acknowledged by Kafka.
+    So a crash loses no output (at-least-once), and state never runs ahead of delivered output.
+    """
+
+    def __init__(self, table: StateTable) -> None:
+        self.table = table
+        self._values: dict[str, Any] = {}
+        self._events: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        """Latest state of ``key`` (this batch's write, else the table's)."""
+        return self._values[key] if key in self._values else self.table.get(key)
+
+    def set(self, key: str, value: Any, event: Any) -> None:
+        """Stage a write; ``event`` is the message the state belongs to (fixes its partition)."""
+        self._values[key] = value
+        self._events[key] = event
+
+    def flush(self) -> None:
+        """Write the staged states to the table (and its changelog)."""
+        for key, value in self._values.items():
+            self.table.set(key, value, event=self._events[key])
+        self._values.clear()
+        self._events.clear()

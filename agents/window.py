@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from agents.ingest import dead_letter
-from agents.state import StateTable
+from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk
 from pipeline.contract import SensorChunk
@@ -25,6 +25,8 @@ from pipeline.stream import StreamConfig, StreamState, default_config, stream_in
 logger = logging.getLogger(__name__)
 
 STEP_ID = "window"
+BATCH_MAX = 256
+BATCH_WITHIN_S = 0.02
 
 
 def stream_config_for(chunk: SensorChunk) -> StreamConfig:
@@ -53,24 +55,27 @@ def register_window(emo: Any) -> None:
     @app.agent(topics.valid_all, name=STEP_ID)
     async def window(stream: Any) -> None:
         await declare_outputs(topics)
-        async for event in stream.events():
-            msg = event.message
-            try:
-                chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
-                key = chunk.stream_key
-                state, windows = window_step(states.get(key), chunk)
-                now_ns = time.time_ns()
-                sent = []
-                for w in windows:
-                    rec = WindowRecord(chunk.subject_id, chunk.session_id, w, now_ns, chunk.synthetic)
-                    sent.append(
-                        await topics.windows.send(key=chunk.subject_id.encode(), value=encode_window_record(rec))
-                    )
-                for fut in sent:  # the state moves on only once its outputs are acknowledged
-                    await fut
-                states.set(key, state)
-            except (ContractError, SignalError) as exc:
-                await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
-            except Exception as exc:  # keep the worker alive, lose nothing
-                logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
-                await dead_letter(topics, STEP_ID, msg, event.key, event.value, f"internal error: {exc!r}", "internal")
+        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            staged = BatchStates(states)
+            sent = []
+            for event in batch:
+                msg = event.message
+                try:
+                    chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
+                    key = chunk.stream_key
+                    state, windows = window_step(staged.get(key), chunk)
+                    now_ns = time.time_ns()
+                    for w in windows:
+                        rec = WindowRecord(chunk.subject_id, chunk.session_id, w, now_ns, chunk.synthetic)
+                        out = encode_window_record(rec)
+                        sent.append(await topics.windows.send(key=chunk.subject_id.encode(), value=out))
+                    staged.set(key, state, event)
+                except (ContractError, SignalError) as exc:
+                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
+                except Exception as exc:  # keep the worker alive, lose nothing
+                    logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
+                    reason = f"internal error: {exc!r}"
+                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, "internal")
+            for fut in sent:  # state moves on only once the batch's outputs are acknowledged
+                await fut
+            staged.flush()
