@@ -176,6 +176,26 @@ def drain(events: list[Any], timeout_s: float, idle_s: float = 15.0) -> None:
             last_n, last_change = len(events), time.monotonic()
 
 
+def in_sample_note(settings: Settings, subject: str) -> str:
+    """Say whether the subject was in the model's training data (then agreement is not an accuracy claim)."""
+    import json
+
+    from models.registry import DEFAULTS
+
+    card_path = settings.model_dir / DEFAULTS.get(settings.model_task, "")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        return "(no model card found: cannot tell whether this subject was in the training data)"
+    trained_on = card.get("training_data", {}).get("subjects", [])
+    if int(subject.lstrip("Ss")) in trained_on:
+        return (
+            f"note: {subject} is in this model's training data, so this agreement is in-sample; the honest, "
+            f"subject-independent (leave-one-subject-out) figures are in {card_path.name} under 'metrics'"
+        )
+    return f"{subject} was not in this model's training data (subject-independent agreement)"
+
+
 def summary(events: list[Any], settings: Settings, subject: str) -> None:
     """Print the end-of-run summary."""
     e2e = [
@@ -194,5 +214,6 @@ def summary(events: list[Any], settings: Settings, subject: str) -> None:
     if agree:
         print(f"agreement with ground-truth stress labels: accuracy {agree['accuracy']:.3f}, balanced accuracy "
               f"{agree['balanced_accuracy']:.3f} over {agree['windows_labelled']} labelled windows")  # fmt: skip
+        print(in_sample_note(settings, subject))
     print(f"latency chunk ingest -> event in Redis (ms): {percentiles_ms(e2e)}")
     print(f"latency window close -> event in Redis (ms): {percentiles_ms(close)}")
