@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -29,7 +30,9 @@ def _keep_metrics(path: Path, card: dict[str, Any]) -> dict[str, Any]:
     """Keep metrics of an existing card only if they describe the same configuration."""
     if path.is_file():
         old = read_card(path)
-        same = all(old.get(k) == card.get(k) for k in ("architecture", "fit", "input"))
+        keys = ("architecture", "fit", "input")
+        new = json.loads(json.dumps({k: card.get(k) for k in keys}, default=list))
+        same = all(old.get(k) == new[k] for k in keys)
         if same and old.get("metrics"):
             card["metrics"] = old["metrics"]
     card.setdefault("metrics", None)
@@ -56,9 +59,10 @@ def train_stress(
     seed: int = 0,
     progress: bool = True,
     subjects: list[int] | None = None,
+    epochs: int | None = None,
 ) -> Path:
     """Fit the default stress model for ``task`` on all subjects; export ``.pt`` + card."""
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
     from models import stress as st
     from models import stress_data as sd
@@ -67,7 +71,7 @@ def train_stress(
 
     spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
     data = st.concat([st.subject_arrays(windows[s], labels[s], spec) for s in windows])
-    cand = replace(defaults.STRESS_DEFAULT, fit_cfg=replace(defaults.STRESS_DEFAULT.fit_cfg, seed=seed))
+    cand = defaults.with_fit(defaults.STRESS_DEFAULT, seed=seed, epochs=epochs)
     t0 = time.perf_counter()
     _, net = st.train_candidate(cand, data, task, spec, progress)
     train_s = time.perf_counter() - t0
@@ -104,7 +108,7 @@ def train_stress(
             "Use LoadedModel.new_state() per subject and LoadedModel.prepare(state, features) per window."
         ),
         "output": "class probabilities (B, n_classes), softmax applied",
-        "architecture": {"kind": cand.kind, "params": dict(cand.params)},
+        "architecture": {"kind": cand.kind, "params": net.get_params()},
         "fit": asdict(cand.fit_cfg),
         "training_data": {
             "dataset": "Stress-Predict (Iqbal et al. 2022), Empatica E4 wrist, real",
@@ -122,7 +126,7 @@ def train_stress(
     return path
 
 
-def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
+def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = True, epochs: int | None = None) -> Path:
     """Fit the RAVDESS TCN on all 24 actors (speaker-normalised LLDs); export ``.pt`` + card."""
     from dataclasses import asdict, replace
 
@@ -132,7 +136,7 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
 
     ds = au.load_ravdess(data_dir)
     x = au.build_inputs(ds, speaker_norm=True)
-    cfg = replace(defaults.AUDIO_FIT, seed=seed)
+    cfg = replace(defaults.AUDIO_FIT, seed=seed, epochs=epochs or defaults.AUDIO_FIT.epochs)
     net = TCNClassifier(x.shape[1], len(au.EMOTIONS), **defaults.AUDIO_PARAMS)
     t0 = time.perf_counter()
     fit(net, x, ds.y, len(au.EMOTIONS), cfg, (), progress, "audio")
@@ -168,7 +172,7 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
             "frames (voiced-only LLDs over voiced frames, 0 when unvoiced); see models.audio"
         ),
         "output": "class probabilities (B, 8), softmax applied",
-        "architecture": {"kind": "tcn", "params": dict(defaults.AUDIO_PARAMS)},
+        "architecture": {"kind": "tcn", "params": net.get_params()},
         "fit": asdict(cfg),
         "training_data": {
             "dataset": "RAVDESS speech eGeMAPS LLD frames (CC BY-NC-SA 4.0), 24 actors, real",
@@ -217,7 +221,7 @@ def train_eeg(out_dir: Path, seed: int = 0, progress: bool = True, n_subjects: i
         "input": {"kind": "raw", "shape": ["B", 4, n_t], "dtype": "float32"},
         "normalisation": "per window and channel z-score (models.eeg_synth.normalise_windows)",
         "output": "class probabilities (B, 3), softmax applied",
-        "architecture": {"kind": "tcn", "params": dict(defaults.EEG_PARAMS)},
+        "architecture": {"kind": "tcn", "params": net.get_params()},
         "fit": asdict(cfg),
         "training_data": {"dataset": "SYNTHETIC band-structured EEG (models.eeg_synth)", "subjects": n_subjects},
         "training_time_s": round(train_s, 1),

@@ -7,6 +7,8 @@ evaluate`` runs leave-one-subject-out with exactly these configurations.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from models.stress import Candidate
 from models.training import FitConfig
 
@@ -20,7 +22,7 @@ STRESS_CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
         "tcn_raw", "tcn", {"hidden": 16, "levels": 5, "kernel_size": 3, "dropout": 0.1}, FitConfig(epochs=8, lr=3e-3)
     ),
-    Candidate("gru_raw", "gru", {"hidden": 24}, FitConfig(epochs=8, lr=3e-3)),
+    Candidate("gru_raw", "gru", {"hidden": 24}, FitConfig(epochs=8, lr=3e-3), time_pool=4),
 )
 
 #: sklearn baselines on the same normalised window features
@@ -31,8 +33,13 @@ STRESS_BASELINES: tuple[Candidate, ...] = (
 
 #: audio (RAVDESS) network and training
 AUDIO_PARAMS = {"hidden": 32, "levels": 4, "kernel_size": 3, "dropout": 0.2}
-AUDIO_FIT = FitConfig(epochs=20, batch_size=64, lr=3e-3, modality_dropout=0.0)
+AUDIO_FIT = FitConfig(epochs=25, batch_size=64, lr=3e-3, modality_dropout=0.0)
 
 #: EEG on SYNTHETIC data only
 EEG_PARAMS = {"hidden": 16, "levels": 4, "kernel_size": 3, "dropout": 0.1}
 EEG_FIT = FitConfig(epochs=10, batch_size=64, lr=3e-3, modality_dropout=0.1)
+
+
+def with_fit(c: Candidate, seed: int = 0, epochs: int | None = None) -> Candidate:
+    """Copy of ``c`` with another seed and, for smoke tests, another number of epochs."""
+    return replace(c, fit_cfg=replace(c.fit_cfg, seed=seed, epochs=epochs or c.fit_cfg.epochs))

@@ -59,7 +59,12 @@ def evaluate_stress(
 
 
 def evaluate_audio(
-    data_dir: Path, actors: list[int] | None = None, seed: int = 0, with_global_tcn: bool = False, progress: bool = True
+    data_dir: Path,
+    actors: list[int] | None = None,
+    seed: int = 0,
+    with_global_tcn: bool = False,
+    progress: bool = True,
+    epochs: int | None = None,
 ) -> dict[str, Any]:
     """Leave-one-actor-out UAR: TCN on LLD frames (speaker-normalised) and logreg baselines on functionals."""
     from dataclasses import replace
@@ -85,7 +90,7 @@ def evaluate_audio(
         names.append("tcn_lld_global_norm")
     proba = {k: np.zeros((len(ds.y), n)) for k in names}
     train_s = dict.fromkeys(names, 0.0)
-    cfg = replace(defaults.AUDIO_FIT, seed=seed)
+    cfg = replace(defaults.AUDIO_FIT, seed=seed, epochs=epochs or defaults.AUDIO_FIT.epochs)
     for a in tqdm(folds, desc="LOAO audio", disable=not progress):
         te, tr = ds.actor == a, ds.actor != a
         t0 = time.perf_counter()

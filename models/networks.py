@@ -31,9 +31,15 @@ def causal_conv(x: Tensor, conv: nn.Conv1d) -> Tensor:
 
 
 def tcn_logits(
-    x: Tensor, convs: nn.ModuleList, skips: nn.ModuleList, head: nn.Linear, dropout: float, training: bool
+    x: Tensor,
+    convs: nn.ModuleList,
+    skips: nn.ModuleList,
+    head: nn.Linear,
+    dropout: float,
+    training: bool,
+    pooling: str = "mean",
 ) -> Tensor:
-    """Residual causal dilated blocks, mean-pool over time, linear head.
+    """Residual causal dilated blocks, pool over time (mean, or mean and sd), linear head.
 
     Parameters
     ----------
@@ -47,6 +53,8 @@ def tcn_logits(
         y = F.dropout(F.relu(causal_conv(h, a)), dropout, training)
         y = F.dropout(F.relu(causal_conv(y, b)), dropout, training)
         h = F.relu(y + skip(h))
+    if pooling == "meanstd":
+        return head(torch.cat([h.mean(dim=-1), h.std(dim=-1)], dim=-1))
     return head(h.mean(dim=-1))
 
 
@@ -87,6 +95,7 @@ class TCNClassifier(nn.Module, _Params):
         levels: int = 4,
         kernel_size: int = 3,
         dropout: float = 0.1,
+        pooling: str = "mean",
     ) -> None:
         super().__init__()
         self._params = {
@@ -96,8 +105,13 @@ class TCNClassifier(nn.Module, _Params):
             "levels": levels,
             "kernel_size": kernel_size,
             "dropout": dropout,
+            "pooling": pooling,
         }
+        if pooling not in ("mean", "meanstd"):
+            msg = f"pooling must be 'mean' or 'meanstd', got {pooling!r}"
+            raise ValueError(msg)
         self.dropout = dropout
+        self.pooling = pooling
         convs: list[nn.Module] = []
         skips: list[nn.Module] = []
         c_in = in_channels
@@ -111,11 +125,11 @@ class TCNClassifier(nn.Module, _Params):
             c_in = hidden
         self.convs = nn.ModuleList(convs)
         self.skips = nn.ModuleList(skips)
-        self.head = nn.Linear(hidden, n_classes)
+        self.head = nn.Linear(hidden * (2 if pooling == "meanstd" else 1), n_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, C, T)`` -> logits ``(B, n_classes)``."""
-        return tcn_logits(x, self.convs, self.skips, self.head, self.dropout, self.training)
+        return tcn_logits(x, self.convs, self.skips, self.head, self.dropout, self.training, self.pooling)
 
 
 class GRUClassifier(nn.Module, _Params):

@@ -123,6 +123,19 @@ class Candidate:
     params: Mapping[str, Any] = field(default_factory=dict)
     fit_cfg: FitConfig = field(default_factory=FitConfig)
     raw_stride: int = 3  # raw networks train on every k-th window (5 s hop -> 15 s)
+    time_pool: int = 1  # raw networks: average-pool the 4 Hz input by this factor first
+
+
+def pool_time(x: NDArray[np.float32], k: int) -> NDArray[np.float32]:
+    """Average-pool raw windows ``(B, C, T)`` over time by ``k`` (NaN-aware) -> ``(B, C, T // k)``."""
+    if k <= 1:
+        return x
+    t = (x.shape[-1] // k) * k
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(x[..., -t:].reshape(*x.shape[:-1], t // k, k), axis=-1).astype(np.float32)
 
 
 def _feature_groups(spec: PreprocessSpec) -> dict[str, list[int]]:
@@ -151,8 +164,9 @@ def train_candidate(
     cls = TCNClassifier if c.kind == "tcn" else GRUClassifier
     net = cls(tr.x_raw.shape[1], n_cls, **c.params)
     sl = slice(None, None, c.raw_stride)
-    fit(net, tr.x_raw[sl], y[sl], n_cls, c.fit_cfg, [[i] for i in range(tr.x_raw.shape[1])], progress, c.name)
-    return (lambda a: predict_proba(net, a.x_raw)), net
+    xr = pool_time(tr.x_raw[sl], c.time_pool)
+    fit(net, xr, y[sl], n_cls, c.fit_cfg, [[i] for i in range(xr.shape[1])], progress, c.name)
+    return (lambda a: predict_proba(net, pool_time(a.x_raw, c.time_pool))), net
 
 
 def _sk_model(c: Candidate, n_cls: int) -> Any:

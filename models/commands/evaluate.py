@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leak check: cut a uniform random 0..max_cut_s seconds from each test recording's start",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed for training and cut lengths (default 0)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="override the epochs of every network (smoke tests only; cards record it)",
+    )
 
 
 def _ints(s: str | None) -> list[int] | None:
@@ -81,7 +87,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             return 2
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(acc, indent=1, sort_keys=True) + "\n")
-    (results.parent / "accuracy_details.json").write_text(json.dumps(details, indent=1, sort_keys=True) + "\n")
+    for t, d in details.items():
+        path = results.parent / f"accuracy_details_{t}.json"
+        path.write_text(json.dumps(d, indent=1, sort_keys=True, default=float) + "\n")
     print(f"wrote {results}")
     return 0
 
@@ -105,7 +113,7 @@ def _stress(
     from models.metrics import format_confusion, format_table
 
     cands = list(defaults.STRESS_CANDIDATES if args.models == "all" else (defaults.STRESS_DEFAULT,))
-    cands += list(defaults.STRESS_BASELINES)
+    cands = [defaults.with_fit(c, args.seed, args.epochs) for c in cands] + list(defaults.STRESS_BASELINES)
     res = evaluate_stress(task, data_dir, cache, cands, _ints(args.subjects), args.seed, args.max_cut_s)
     models = res["models"]
     rows = {k: {**v, "start_cut_balanced_accuracy": v["start_cut"]["balanced_accuracy"]} for k, v in models.items()}
@@ -162,7 +170,7 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
     from models.evaluation import evaluate_audio
     from models.metrics import format_confusion, format_table
 
-    res = evaluate_audio(data_dir, _ints(args.actors), args.seed)
+    res = evaluate_audio(data_dir, _ints(args.actors), args.seed, epochs=args.epochs)
     models = res["models"]
     print(f"\n## RAVDESS: leave-one-actor-out, {len(res['actors'])} folds (UAR = balanced accuracy)\n")
     print(format_table(models, ("uar", "macro_f1", "auroc", "accuracy")))

@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="override the epochs of the stress and audio networks (smoke tests only)",
+    )
+    parser.add_argument(
         "--subjects", default=None, help="comma-separated Stress-Predict subject numbers (default: all 27 labelled)"
     )
 
@@ -64,9 +70,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     only = [t.strip() for t in args.only.split(",") if t.strip()]
     for t in only:
         if t in ("stress_binary", "phase"):
-            p = build.train_stress(t, data_dir, out, cache_dir_of(args), args.seed, True, subjects)
+            p = build.train_stress(t, data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs)
         elif t == "audio":
-            p = build.train_audio(data_dir, out, args.seed)
+            p = build.train_audio(data_dir, out, args.seed, epochs=args.epochs)
         elif t == "eeg":
             p = build.train_eeg(out, args.seed)
         elif t == "video":

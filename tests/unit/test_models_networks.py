@@ -16,6 +16,7 @@ torch.set_num_threads(1)
     ("net", "x"),
     [
         (TCNClassifier(4, 3, hidden=8, levels=3), torch.randn(5, 4, 50)),
+        (TCNClassifier(4, 3, hidden=8, levels=2, pooling="meanstd"), torch.randn(5, 4, 50)),
         (GRUClassifier(4, 3, hidden=8), torch.randn(5, 4, 50)),
         (MLPClassifier(10, 3, hidden=(8,)), torch.randn(5, 10)),
     ],
@@ -31,7 +32,15 @@ def test_logit_shapes_and_nan_inputs(net, x):
 def test_params_stored_as_given_and_rebuild():
     net = TCNClassifier(4, 2, hidden=12, levels=2, kernel_size=5, dropout=0.0)
     p = net.get_params()
-    assert p == {"in_channels": 4, "n_classes": 2, "hidden": 12, "levels": 2, "kernel_size": 5, "dropout": 0.0}
+    assert p == {
+        "in_channels": 4,
+        "n_classes": 2,
+        "hidden": 12,
+        "levels": 2,
+        "kernel_size": 5,
+        "dropout": 0.0,
+        "pooling": "mean",
+    }
     assert build_network("tcn", p).get_params() == p
     assert build_network("mlp", {"n_features": 3, "n_classes": 2, "hidden": [4, 4]}).get_params()["hidden"] == (4, 4)
 
