@@ -8,7 +8,6 @@ previous owner stopped. Completed windows go to ``windows`` keyed by subject.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -29,22 +28,30 @@ BATCH_MAX = 256
 BATCH_WITHIN_S = 0.02
 
 
+#: nominal rate (Hz) onto which irregular feature streams (per-frame timestamps, no fs_hz) are put
+IRREGULAR_RATE_HZ = {"video_features": 30.0, "audio_features": 100.0}
+
+
 def stream_config_for(chunk: SensorChunk) -> StreamConfig:
-    """Default stream configuration for the stream a chunk belongs to (rate, units, channel names)."""
-    if chunk.fs_hz is None:
-        msg = f"stream {chunk.stream_key}: irregular streams (no fs_hz) are not windowed by this stage yet"
+    """Default stream configuration for the stream a chunk belongs to (rate, units, channel names).
+
+    Irregular streams (``fs_hz`` None, per-frame ``timestamps_ns``) are sampled onto a nominal
+    clock of :data:`IRREGULAR_RATE_HZ` (each sample holds the latest frame; see pipeline.stream).
+    """
+    fs_hz = chunk.fs_hz if chunk.fs_hz is not None else IRREGULAR_RATE_HZ.get(chunk.modality)
+    if fs_hz is None:
+        msg = f"stream {chunk.stream_key}: irregular {chunk.modality} stream has no nominal rate to window it on"
         raise SignalError(msg)
-    cfg = default_config(chunk.modality, chunk.fs_hz, units=chunk.units[0] if chunk.units else None)
-    if not cfg.channels or len(cfg.channels) != len(chunk.channels):
-        cfg = dataclasses.replace(cfg, channels=tuple(chunk.channels))
-    return cfg
+    units = chunk.units[0] if chunk.units else None
+    return default_config(chunk.modality, fs_hz, units=units, channels=tuple(chunk.channels))
 
 
 def window_step(state: StreamState | None, chunk: SensorChunk) -> tuple[StreamState, list[Any]]:
     """Advance a stream by one chunk (initialising it on its first chunk); return state and windows."""
     if state is None:
         state = stream_init(stream_config_for(chunk))
-    return stream_step(state, chunk.t0_ns, chunk.samples, chunk.seq)
+    ts = chunk.timestamps_ns if chunk.fs_hz is None else None
+    return stream_step(state, chunk.t0_ns, chunk.samples, chunk.seq, timestamps_ns=ts)
 
 
 def register_window(emo: Any) -> None:
