@@ -113,7 +113,7 @@ def main() -> None:
     }
     subprocess.run(["bash", str(ROOT / "deploy/services.sh"), "up"], env=env, check=True)
     base = Settings(kafka_bootstrap=f"127.0.0.1:{kport}", redis_url=f"redis://127.0.0.1:{rport}/0",
-                    partitions=args.partitions)  # fmt: skip
+                    partitions=args.partitions, state_dir=tmp / "faust")  # fmt: skip
     results: dict[str, object] = {}
     try:
         data_dir = base.data_dir

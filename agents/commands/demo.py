@@ -47,6 +47,9 @@ def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
         "EMOPIPE_TOPIC_PREFIX": settings.topic_prefix,
         "EMOPIPE_APP_ID": settings.app_id,
         "EMOPIPE_PARTITIONS": str(settings.partitions),
+        "EMOPIPE_STATE_DIR": str(settings.state_dir),
+        "EMOPIPE_MODEL_DIR": str(settings.model_dir),
+        "EMOPIPE_MODEL_TASK": settings.model_task,
     }
     with log_path.open("wb") as log:
         return subprocess.Popen(
