@@ -8,6 +8,7 @@ evaluate`` runs leave-one-subject-out with exactly these configurations.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from models.stress import Candidate
 from models.training import FitConfig
@@ -32,11 +33,11 @@ STRESS_BASELINES: tuple[Candidate, ...] = (
 )
 
 #: audio (RAVDESS) network and training
-AUDIO_PARAMS = {"hidden": 32, "levels": 4, "kernel_size": 3, "dropout": 0.2}
+AUDIO_PARAMS: dict[str, Any] = {"hidden": 32, "levels": 4, "kernel_size": 3, "dropout": 0.2}
 AUDIO_FIT = FitConfig(epochs=25, batch_size=64, lr=3e-3, modality_dropout=0.0)
 
 #: EEG on SYNTHETIC data only
-EEG_PARAMS = {"hidden": 16, "levels": 4, "kernel_size": 3, "dropout": 0.1}
+EEG_PARAMS: dict[str, Any] = {"hidden": 16, "levels": 4, "kernel_size": 3, "dropout": 0.1}
 EEG_FIT = FitConfig(epochs=10, batch_size=64, lr=3e-3, modality_dropout=0.1)
 
 

@@ -42,8 +42,9 @@ def _band_noise(rng: np.random.Generator, n: int, fs_hz: float, gains: dict[str,
     amp = 1.0 / np.maximum(f, 1.0)  # 1/f background
     for band, (lo, hi) in BANDS_HZ.items():
         amp = np.where((f >= lo) & (f < hi), amp * 2.0 ** gains.get(band, 0.0), amp)
-    x = np.fft.irfft(spec * amp, n)
-    return x / (x.std() + 1e-12)
+    x: NDArray[np.float64] = np.fft.irfft(spec * amp, n)
+    out: NDArray[np.float64] = x / (float(x.std()) + 1e-12)
+    return out
 
 
 def simulate_subject(seed: int, n_per_class: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
@@ -67,4 +68,5 @@ def normalise_windows(x: NDArray[np.float32]) -> NDArray[np.float32]:
     """Per-window, per-channel z-score (the model input); shape unchanged ``(N, C, T)``."""
     m = x.mean(axis=-1, keepdims=True)
     s = x.std(axis=-1, keepdims=True) + 1e-6
-    return ((x - m) / s).astype(np.float32)
+    out: NDArray[np.float32] = ((x - m) / s).astype(np.float32)
+    return out

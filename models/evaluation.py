@@ -30,8 +30,12 @@ def evaluate_stress(
     seed: int = 0,
     max_cut_s: float = 900.0,
     progress: bool = True,
+    n_folds: int = 0,
 ) -> dict[str, Any]:
-    """LOSO of every candidate on ``task``; returns metrics per model (pooled) with the start-cut check."""
+    """LOSO (or ``n_folds`` subject-grouped folds) of every candidate on ``task``.
+
+    Returns metrics per model (pooled over folds) with the start-cut leak check.
+    """
     from models import stress as st
     from models.build import stress_arrays
 
@@ -40,7 +44,7 @@ def evaluate_stress(
     rng = np.random.default_rng(seed)
     cuts = {s: float(rng.uniform(0.0, max_cut_s)) for s in windows}
     cut = {s: st.subject_arrays(windows[s], labels[s], spec, cut_s=cuts[s]) for s in windows}
-    res = st.loso(candidates, data, task, spec, cut, progress)
+    res = st.loso(candidates, data, task, spec, cut, progress, n_folds)
     n_cls = len(st.TASKS[task])
     out: dict[str, Any] = {
         "task": task,
@@ -48,6 +52,7 @@ def evaluate_stress(
         "subjects": sorted(windows),
         "start_cut_s": {int(k): round(v, 1) for k, v in cuts.items()},
         "models": {},
+        "folds": "leave-one-subject-out" if n_folds <= 0 else f"{n_folds} subject-grouped folds",
     }
     for name, r in res.items():
         m = scores(r["y"], r["proba"], n_cls)

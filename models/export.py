@@ -38,7 +38,7 @@ def export_torchscript(net: nn.Module, example: Tensor, path: Path) -> Path:
     net.eval()
     wrapped = ProbaModule(net).eval()
     with torch.no_grad():
-        traced = torch.jit.trace(wrapped, (example,), check_trace=False)
+        traced = torch.jit.trace(wrapped, (example,), check_trace=False)  # type: ignore[no-untyped-call]
     path.parent.mkdir(parents=True, exist_ok=True)
     traced.save(str(path))
     return path

@@ -24,10 +24,15 @@ from torch import Tensor, nn
 __all__ = ["GRUClassifier", "MLPClassifier", "TCNClassifier", "causal_conv", "gru_logits", "mlp_logits", "tcn_logits"]
 
 
-def causal_conv(x: Tensor, conv: nn.Conv1d) -> Tensor:
-    """Causal 1-D convolution: left-pad by ``dilation * (kernel - 1)``; output ``(B, C_out, T)``."""
+def causal_conv(x: Tensor, conv: nn.Module) -> Tensor:
+    """Causal 1-D convolution (an :class:`nn.Conv1d`): left-pad by ``dilation * (kernel - 1)``.
+
+    Output shape ``(B, C_out, T)``.
+    """
+    assert isinstance(conv, nn.Conv1d)
     pad = conv.dilation[0] * (conv.kernel_size[0] - 1)
-    return conv(F.pad(x, (pad, 0)))
+    out: Tensor = conv(F.pad(x, (pad, 0)))
+    return out
 
 
 def tcn_logits(
@@ -53,15 +58,16 @@ def tcn_logits(
         y = F.dropout(F.relu(causal_conv(h, a)), dropout, training)
         y = F.dropout(F.relu(causal_conv(y, b)), dropout, training)
         h = F.relu(y + skip(h))
-    if pooling == "meanstd":
-        return head(torch.cat([h.mean(dim=-1), h.std(dim=-1)], dim=-1))
-    return head(h.mean(dim=-1))
+    pooled = torch.cat([h.mean(dim=-1), h.std(dim=-1)], dim=-1) if pooling == "meanstd" else h.mean(dim=-1)
+    out: Tensor = head(pooled)
+    return out
 
 
 def gru_logits(x: Tensor, gru: nn.GRU, head: nn.Linear) -> Tensor:
     """GRU over time (input ``(B, C, T)``), last hidden state of the top layer -> logits."""
     _, h_n = gru(torch.nan_to_num(x).transpose(1, 2))
-    return head(h_n[-1])
+    out: Tensor = head(h_n[-1])
+    return out
 
 
 def mlp_logits(x: Tensor, layers: nn.ModuleList, dropout: float, training: bool) -> Tensor:

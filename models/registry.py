@@ -101,7 +101,7 @@ def load(card_path: Path) -> LoadedModel:
     if not path.is_file():
         msg = f"model artifact {path} missing (run `emopipe train`)"
         raise ModelNotFoundError(msg)
-    module = torch.jit.load(str(path), map_location="cpu")
+    module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     module.eval()
     return LoadedModel(card, module)
 

@@ -79,8 +79,9 @@ def fit(
     """
     g = seed_everything(cfg.seed)
     for m in model.modules():  # re-initialise from the seed: the result depends on cfg.seed only
-        if m is not model and hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+        reset = getattr(m, "reset_parameters", None)
+        if m is not model and callable(reset):
+            reset()
     xt = torch.nan_to_num(torch.as_tensor(x, dtype=torch.float32))
     yt = torch.as_tensor(y, dtype=torch.long)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -51,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed for training and cut lengths (default 0)")
     parser.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="stress: 0 = leave-one-subject-out (default); K > 0 = K subject-grouped folds (cheaper)",
+    )
+    parser.add_argument(
         "--epochs",
         type=int,
         default=None,
@@ -114,12 +120,14 @@ def _stress(
 
     cands = list(defaults.STRESS_CANDIDATES if args.models == "all" else (defaults.STRESS_DEFAULT,))
     cands = [defaults.with_fit(c, args.seed, args.epochs) for c in cands] + list(defaults.STRESS_BASELINES)
-    res = evaluate_stress(task, data_dir, cache, cands, _ints(args.subjects), args.seed, args.max_cut_s)
+    res = evaluate_stress(
+        task, data_dir, cache, cands, _ints(args.subjects), args.seed, args.max_cut_s, n_folds=args.folds
+    )
     models = res["models"]
     rows = {k: {**v, "start_cut_balanced_accuracy": v["start_cut"]["balanced_accuracy"]} for k, v in models.items()}
     cols = ("balanced_accuracy", "macro_f1", "auroc", "start_cut_balanced_accuracy")
     default = defaults.STRESS_DEFAULT.name
-    print(f"\n## {task}: leave-one-subject-out, {len(res['subjects'])} subjects\n")
+    print(f"\n## {task}: {res['folds']}, {len(res['subjects'])} subjects\n")
     print(format_table(rows, cols))
     print(f"\nconfusion ({default}, rows = truth):\n" + format_confusion(models[default]["confusion"], res["classes"]))
     _print_per_subject(models)
@@ -136,7 +144,7 @@ def _stress(
     }
     acc[task] = {**acc.get(task, {}), **summary, "n_subjects": len(res["subjects"])}
     card_metrics = {
-        "evaluation": f"leave-one-subject-out, {len(res['subjects'])} Stress-Predict subjects, pooled",
+        "evaluation": f"{res['folds']}, {len(res['subjects'])} Stress-Predict subjects, pooled",
         **{k: d[k] for k in ("balanced_accuracy", "macro_f1", "auroc", "accuracy", "confusion", "n")},
         "start_cut": d["start_cut"],
         "start_cut_rule": f"uniform 0-{args.max_cut_s:.0f} s per test subject",
