@@ -54,13 +54,27 @@ def evaluate_stress(
         "models": {},
         "folds": "leave-one-subject-out" if n_folds <= 0 else f"{n_folds} subject-grouped folds",
     }
+    same = _same_windows_mask(data, cuts, res[next(iter(res))]["subject"])
     for name, r in res.items():
         m = scores(r["y"], r["proba"], n_cls)
         m["start_cut"] = {k: v for k, v in scores(r["y_cut"], r["proba_cut"], n_cls).items() if k != "confusion"}
+        # the uncut run scored only on the windows that the cut run keeps: separates "easy early windows
+        # removed" from "baseline started later"
+        m["start_cut"]["uncut_same_windows_balanced_accuracy"] = scores(r["y"][same], r["proba"][same], n_cls)[
+            "balanced_accuracy"
+        ]
         m["per_subject_balanced_accuracy"] = per_group_balanced_accuracy(r["y"], r["proba"], r["subject"])
         m["loso_train_s"] = round(r["train_s"], 1)
         out["models"][name] = m
     return out
+
+
+def _same_windows_mask(data: Any, cuts: dict[int, float], subject_order: Any) -> Any:
+    """Rows of the pooled uncut results whose window starts after that subject's cut."""
+    _, first = np.unique(subject_order, return_index=True)
+    order = [int(s) for s in np.asarray(subject_order)[np.sort(first)]]
+    parts = [data[s].meta["start_ns"] >= data[s].meta["recording_start_ns"] + int(cuts[s] * 1e9) for s in order]
+    return np.concatenate(parts)
 
 
 def evaluate_audio(

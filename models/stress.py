@@ -95,6 +95,7 @@ def subject_arrays(
         sw.quality[keep][ok],
         {"stress_binary": yb[ok], "phase": yp[ok]},
         np.full(int(ok.sum()), sw.subject, np.int64),
+        {"start_ns": start[ok], "recording_start_ns": int(sw.start_ns[0])},
     )
 
 

@@ -124,8 +124,15 @@ def _stress(
         task, data_dir, cache, cands, _ints(args.subjects), args.seed, args.max_cut_s, n_folds=args.folds
     )
     models = res["models"]
-    rows = {k: {**v, "start_cut_balanced_accuracy": v["start_cut"]["balanced_accuracy"]} for k, v in models.items()}
-    cols = ("balanced_accuracy", "macro_f1", "auroc", "start_cut_balanced_accuracy")
+    rows = {
+        k: {
+            **v,
+            "start_cut_ba": v["start_cut"]["balanced_accuracy"],
+            "same_windows_uncut_ba": v["start_cut"].get("uncut_same_windows_balanced_accuracy", float("nan")),
+        }
+        for k, v in models.items()
+    }
+    cols = ("balanced_accuracy", "macro_f1", "auroc", "start_cut_ba", "same_windows_uncut_ba")
     default = defaults.STRESS_DEFAULT.name
     print(f"\n## {task}: {res['folds']}, {len(res['subjects'])} subjects\n")
     print(format_table(rows, cols))
