@@ -44,6 +44,7 @@ class SubjectState:
     assembler: AssemblerState
     model_state: Any
     last_end_ns: tuple[tuple[str, int], ...] = ()
+    first_end_ns: int = 0
     session_id: str = ""
     synthetic: bool = False
     last_ingest_ns: int = 0
@@ -70,15 +71,20 @@ def merged_features(mm: MultimodalWindow) -> dict[str, float]:
     return out
 
 
-def subject_watermark_ns(last_end_ns: dict[str, int], stale_ns: int) -> int:
-    """Event-time watermark of one subject: the slowest of its live modalities.
+def subject_watermark_ns(
+    last_end_ns: dict[str, int], modalities: tuple[str, ...], first_end_ns: int, stale_ns: int
+) -> int:
+    """Event-time watermark of one subject: the progress of its slowest live modality.
 
-    Each modality's progress is the end of its newest window; a modality further than ``stale_ns``
-    behind the newest one is considered stopped and ignored. Using the slowest live modality (not
-    the fastest) means a burst on one topic cannot expire slots that another topic is still filling.
+    A modality's progress is the end of its newest window; one not seen yet sits just before the
+    subject's first window. A modality further than ``stale_ns`` behind the newest window is taken
+    as stopped (or absent on this device) and ignored. Using the slowest live modality (not the
+    fastest) means a burst on one topic cannot expire slots that another topic is still filling,
+    and a modality that starts late still makes the first slots.
     """
-    newest = max(last_end_ns.values())
-    return min(t for t in last_end_ns.values() if t >= newest - stale_ns)
+    progress = [last_end_ns.get(m, first_end_ns - 1) for m in modalities]
+    newest = max(progress)
+    return min(t for t in progress if t >= newest - stale_ns)
 
 
 def subject_step(
@@ -95,7 +101,8 @@ def subject_step(
         window = dataclasses.replace(window, samples=np.zeros((window.samples.shape[0], 0)), raw=None)
     last_end = dict(state.last_end_ns)
     last_end[rec.window.modality] = max(last_end.get(rec.window.modality, 0), rec.window.end_ns)
-    watermark = subject_watermark_ns(last_end, round(stale_s * 1e9))
+    first_end = state.first_end_ns or rec.window.end_ns
+    watermark = subject_watermark_ns(last_end, state.assembler.modalities, first_end, round(stale_s * 1e9))
     last_ingest = max(state.last_ingest_ns, rec.ingest_ns)
     assembler, slots = assembler_step(state.assembler, window, watermark)
     model_state = state.model_state
@@ -104,7 +111,7 @@ def subject_step(
         model_state, x = model.prepare(model_state, merged_features(mm))
         ready.append(Pending(rec.subject_id, rec.session_id, rec.synthetic, mm, x, last_ingest, now_ns))
     new = SubjectState(
-        assembler, model_state, tuple(sorted(last_end.items())), rec.session_id, rec.synthetic, last_ingest
+        assembler, model_state, tuple(sorted(last_end.items())), first_end, rec.session_id, rec.synthetic, last_ingest
     )
     return new, ready
 
@@ -193,4 +200,4 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
                 sent.append(await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev)))
             for fut in sent:  # states move on only once the events are acknowledged (at-least-once, no loss)
                 await fut
-            staged.flush()
+            await staged.flush(app.producer)

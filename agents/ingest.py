@@ -10,6 +10,7 @@ or rebalanced worker continues the checks where the previous owner stopped.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from agents.dlq import encode_dead_letter, make_dead_letter
@@ -25,6 +26,20 @@ STEP_ID = "ingest"
 #: messages per batch and the longest wait to fill one: one Kafka round trip acknowledges a whole batch
 BATCH_MAX = 256
 BATCH_WITHIN_S = 0.02
+
+
+@dataclass(frozen=True)
+class IngestState:
+    """Per-stream state of the ingest stage: the continuity cursor and the source offset it reflects.
+
+    The offset tells a message re-delivered after a restart (offset <= ``last_offset``: already
+    forwarded, skipped silently) from a duplicate sent again by the producer (a new offset with an
+    old ``seq``: dead-lettered). A stream's messages all live in one partition of one raw topic.
+    """
+
+    cursor: StreamCursor | None
+    source: tuple[str, int] | None  # (topic, partition) of the last accepted message
+    last_offset: int
 
 
 def check_message(
@@ -64,10 +79,13 @@ def register_ingest(emo: Any) -> None:
                 try:
                     chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
                     key = chunk.stream_key
-                    cursor = check_message(staged.get(key), chunk, msg.topic, event.key, raw_prefix=raw_prefix)
+                    state = staged.get(key) or IngestState(None, None, -1)
+                    if state.source == (msg.topic, msg.partition) and msg.offset <= state.last_offset:
+                        continue  # re-delivered after a restart: already validated and forwarded
+                    cursor = check_message(state.cursor, chunk, msg.topic, event.key, raw_prefix=raw_prefix)
                     out = encode_binary(chunk)
                     sent.append(await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=out))
-                    staged.set(key, cursor, event)
+                    staged.set(key, IngestState(cursor, (msg.topic, msg.partition), msg.offset), event)
                 except ContractError as exc:
                     await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
                 except Exception as exc:  # keep the worker alive, lose nothing
@@ -76,7 +94,7 @@ def register_ingest(emo: Any) -> None:
                     await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, type(exc).__name__)
             for fut in sent:  # at-least-once without loss: state moves on only once outputs are acknowledged
                 await fut
-            staged.flush()
+            await staged.flush(app.producer)
 
 
 async def dead_letter(

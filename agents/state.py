@@ -82,9 +82,15 @@ class BatchStates:
         self._values[key] = value
         self._events[key] = event
 
-    def flush(self) -> None:
-        """Write the staged states to the table (and its changelog)."""
+    async def flush(self, producer: Any) -> None:
+        """Write the staged states to the table and wait until their changelog records are delivered.
+
+        Offsets of the batch are committed only after this returns (Faust acks a batch when the
+        stage's loop body is done), so a crash can never leave committed offsets ahead of the
+        durable state: the restored state is always at or after the committed position.
+        """
         for key, value in self._values.items():
             self.table.set(key, value, event=self._events[key])
         self._values.clear()
         self._events.clear()
+        await producer.flush()

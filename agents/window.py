@@ -85,4 +85,4 @@ def register_window(emo: Any) -> None:
                     await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, "internal")
             for fut in sent:  # state moves on only once the batch's outputs are acknowledged
                 await fut
-            staged.flush()
+            await staged.flush(app.producer)

@@ -47,9 +47,28 @@ def _win(modality: str, end_s: int, value: float, quality: float = 1.0) -> Windo
 
 
 def test_watermark_is_slowest_live_modality():
-    assert subject_watermark_ns({"eda": 100 * S, "bvp": 80 * S}, 300 * S) == 80 * S
+    mods = ("eda", "bvp", "acc")
+    assert subject_watermark_ns({"eda": 100 * S, "bvp": 80 * S, "acc": 90 * S}, mods, 60 * S, 300 * S) == 80 * S
     # a modality 400 s behind stopped sending: it no longer holds the others back
-    assert subject_watermark_ns({"eda": 500 * S, "bvp": 100 * S, "acc": 490 * S}, 300 * S) == 490 * S
+    assert subject_watermark_ns({"eda": 500 * S, "bvp": 100 * S, "acc": 490 * S}, mods, 60 * S, 300 * S) == 490 * S
+    # a modality not seen yet holds the watermark at the subject's first window ...
+    assert subject_watermark_ns({"eda": 200 * S}, mods, 60 * S, 300 * S) == 60 * S - 1
+    # ... until the others are stale_s past it (the device has no such sensor)
+    assert subject_watermark_ns({"eda": 400 * S}, mods, 60 * S, 300 * S) == 400 * S
+
+
+def test_late_starting_modality_still_makes_the_first_slots():
+    model = LinearModel(("EDA_Mean", "BVP_Mean"))
+    state, out = None, []
+    for end in range(60, 120, 5):  # EDA runs 60 s ahead of BVP
+        state, ready = subject_step(model, state, _win("eda", end, 1.0), grace_s=10, stale_s=300, now_ns=1)
+        out += ready
+    assert out == []
+    for end in range(60, 120, 5):
+        state, ready = subject_step(model, state, _win("bvp", end, 2.0), grace_s=10, stale_s=300, now_ns=1)
+        out += ready
+    assert [p.mm.end_ns // S for p in out] == list(range(60, 120, 5))
+    assert all(all(p.mm.present.values()) for p in out)
 
 
 def test_slots_complete_in_order_and_state_pickles():
@@ -75,10 +94,10 @@ def test_missing_modality_flushes_after_grace_and_is_flagged():
     model = LinearModel(("EDA_Mean", "BVP_Mean"))
     state = None
     ready_all = []
-    for end in (60, 65, 70, 75, 80):  # only EDA arrives
+    for end in range(60, 385, 5):  # only EDA arrives: BVP is taken as absent once EDA is 300 s ahead
         state, ready = subject_step(model, state, _win("eda", end, 1.0), grace_s=10, stale_s=300, now_ns=1)
         ready_all.extend(ready)
-    assert [p.mm.end_ns // S for p in ready_all] == [60, 65, 70]  # end + grace <= watermark 80
+    assert [p.mm.end_ns // S for p in ready_all] == list(range(60, 375, 5))  # end + grace <= watermark 380
     ev = classify_batch(model, ready_all)[0]
     assert not ev.modalities["bvp"].present and ev.modalities["bvp"].reasons == ("missing",)
 
