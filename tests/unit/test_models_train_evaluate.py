@@ -17,8 +17,23 @@ def test_train_then_evaluate_three_subjects(shared_data, tmp_path):
     assert main(["train", "--only", "stress_binary", "--out", str(art), *common]) == 0
     card = json.loads((art / "stress_binary.json").read_text())
     assert card["metrics"] is None and card["training_data"]["subjects"] == [2, 3, 4]
-    assert main(["evaluate", "--only", "stress_binary", "--models", "default", "--artifacts", str(art),
-                 "--results", str(res), *common]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--only",
+                "stress_binary",
+                "--models",
+                "default",
+                "--artifacts",
+                str(art),
+                "--results",
+                str(res),
+                *common,
+            ]
+        )
+        == 0
+    )
     acc = json.loads(res.read_text())["stress_binary"]
     assert acc["n_subjects"] == 3
     for k in ("balanced_accuracy", "macro_f1", "baseline_balanced_accuracy", "balanced_accuracy_start_cut"):
