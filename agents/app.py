@@ -49,7 +49,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         "producer_max_request_size": 16 * 1024 * 1024,  # = agents.state.MAX_STATE_BYTES
         "table_cleanup_interval": 30.0,
-        "stream_wait_empty": False,
+        # stream_wait_empty stays True (default): on a rebalance a worker finishes its in-flight events
+        # before giving partitions up, so two owners never interleave outputs of one stream
         # values are bytes everywhere: codecs live in pipeline/ (sensor chunks) and agents/ (events)
         "key_serializer": "raw",
         "value_serializer": "raw",

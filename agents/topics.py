@@ -23,6 +23,9 @@ from typing import Any
 
 from deploy.settings import MODALITIES, Settings
 
+#: the stages' state tables (see agents/state.py), each with a changelog topic
+STATE_TABLES: tuple[str, ...] = ("ingest-cursors", "window-streams", "classify-subjects")
+
 #: retention of the raw and valid topics (7 days) and of the dead-letter topic (30 days)
 RAW_RETENTION_MS = 7 * 24 * 3600 * 1000
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
@@ -46,7 +49,35 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs.append(TopicSpec(settings.topic("dlq"), 1, {"retention.ms": str(DLQ_RETENTION_MS)}))
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
+    # changelogs of the stages' state tables (Faust names them <app id>-<table>-changelog); created up
+    # front because several workers starting at once race to create them (Faust then crashes the agent
+    # with PartitionsMismatch)
+    changelog_cfg = {"cleanup.policy": "compact", "max.message.bytes": str(16 * 1024 * 1024)}
+    specs += [TopicSpec(f"{settings.app_id}-{t}-changelog", n, changelog_cfg) for t in STATE_TABLES]
     return specs
+
+
+def ensure_topics(settings: Settings) -> int:
+    """Create every missing emopipe topic (idempotent, safe when several processes race); returns how many."""
+    import contextlib
+
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="emopipe-topics")
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
+            for s in topic_specs(settings)
+            if s.name not in existing
+        ]
+        for topic in new:  # one by one: a topic another process just created must not block the rest
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([topic])
+        return len(new)
+    finally:
+        admin.close()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ front (all raw, valid, window and event topics must share one count: see agents/
 from __future__ import annotations
 
 import argparse
-import contextlib
 
 from deploy.settings import Settings
 
@@ -22,10 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Create missing topics; print what exists."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    from agents.topics import topic_specs
+    from agents.topics import ensure_topics, topic_specs
 
     if args.partitions:
         settings = settings.model_copy(update={"partitions": args.partitions})
@@ -34,18 +30,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for s in specs:
             print(f"{s.name}\tpartitions={s.partitions}\t{s.config}")
         return 0
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="emopipe-topics")
-    try:
-        existing = set(admin.list_topics())
-        new = [
-            NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
-            for s in specs
-            if s.name not in existing
-        ]
-        if new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(new)
-        print(f"created {len(new)} topics, {len(specs) - len(new)} existed")
-    finally:
-        admin.close()
+    created = ensure_topics(settings)
+    print(f"created {created} topics, {len(specs) - created} existed")
     return 0

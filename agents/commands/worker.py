@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
     from agents.app import ALL_STAGES, create_app
+    from agents.topics import ensure_topics
 
     overrides: dict[str, object] = {}
     if args.without_web:
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update=overrides)
     stages = tuple(args.stages.split(",")) if args.stages else ALL_STAGES
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
+    ensure_topics(settings)  # explicit partitions and configs; avoids Faust's creation race between workers
     emo = create_app(settings, stages=stages)
     worker = faust.Worker(emo.app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()

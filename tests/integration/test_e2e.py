@@ -77,7 +77,13 @@ def _check_against_offline(events, expected) -> None:
 
 @pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 def test_real_recording_end_to_end(shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker, guarantee):
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix, partitions=2)
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        topic_prefix=unique_prefix,
+        app_id=unique_prefix,
+        partitions=2,
+    )
     chunks = _chunks(shared_data, "S02")
     expected = offline_events(load_default("stress_binary", Settings().model_dir), chunks)
     assert len(expected) >= (MINUTES - 1) * 12 - 2
@@ -104,7 +110,13 @@ def test_two_workers_four_partitions_survive_kill_9(
     shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker
 ):
     subjects = ["S02", "S03", "S04", "S06"]
-    settings = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix, partitions=4)
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        topic_prefix=unique_prefix,
+        app_id=unique_prefix,
+        partitions=4,
+    )
     per_subject = {s: _chunks(shared_data, s, minutes=5) for s in subjects}
     model = load_default("stress_binary", Settings().model_dir)
     expected = {s: offline_events(model, c) for s, c in per_subject.items()}
@@ -131,4 +143,6 @@ def test_two_workers_four_partitions_survive_kill_9(
         _check_against_offline(events, expected[s])
     r = redis.Redis.from_url(redis_url)
     assert r.xlen(f"{unique_prefix}:events") == sum(len(v) for v in expected.values()), "exactly one event per window"
+    # messages re-delivered after the kill are recognised by their offsets, not dead-lettered as duplicates
+    assert consume_all(kafka_bootstrap, f"{unique_prefix}.dlq", expect=0, timeout_s=5) == []
     client.close()
