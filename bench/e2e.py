@@ -162,7 +162,7 @@ def main() -> None:
         subprocess.run(["bash", str(ROOT / "deploy/services.sh"), "down"], env=env, check=False)
     out = ROOT / "bench" / "results" / "e2e.json"
     out.write_text(json.dumps(results, indent=1) + "\n")
-    cmd = "nice .venv/bin/python bench/e2e.py " + " ".join(sys.argv[1:])
+    cmd = ".venv/bin/python bench/e2e.py " + " ".join(sys.argv[1:])
     lat, cap = results["latency_ms"], results["capacity"]
     row = (f"| {time.strftime('%Y-%m-%d')} | e2e (1 worker, all stages, real E4) | window close -> Redis p50 "
            f"{lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms ({results['latency_setup']}); capacity "
