@@ -88,7 +88,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     mod = _load(args._module)
     if mod is None:
         parser.error(f"command {args.command!r} is not available in this build")
-    return int(mod.run(args, settings))
+    try:
+        return int(mod.run(args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        hint = _service_hint(exc, settings)
+        if hint is None:
+            raise
+        print(f"emopipe {args.command}: {hint}", file=sys.stderr)
+        return 2
+
+
+def _service_hint(exc: Exception, settings: Settings) -> str | None:
+    """A clear message for the usual 'service is not running' errors (None for anything else)."""
+    name = type(exc).__name__
+    if name == "ConnectionError" and type(exc).__module__.startswith("redis"):
+        return (
+            f"cannot reach Redis at {settings.redis_url} ({exc}). Start it with `bash run.sh up` "
+            "or point EMOPIPE_REDIS_URL / --redis at a running server."
+        )
+    if name in {"NoBrokersAvailable", "KafkaConnectionError"} or (
+        name == "KafkaTimeoutError" and "bootstrap" in str(exc)
+    ):
+        return (
+            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}). Start it with `bash run.sh up` "
+            "or point EMOPIPE_KAFKA_BOOTSTRAP / --kafka at a running broker."
+        )
+    return None
 
 
 if __name__ == "__main__":
