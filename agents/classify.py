@@ -19,12 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.ingest import dead_letter
+from agents.dlq import reject
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.assembly import AssemblerState, MultimodalWindow, assembler_init, assembler_step
 from pipeline.events import EmotionEvent, ModalityStatus, encode_event
-from pipeline.exceptions import ContractError, SignalError
 from pipeline.records import WindowRecord, decode_window_record
 
 logger = logging.getLogger(__name__)
@@ -175,7 +174,6 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
             staged = BatchStates(states)
             pending: list[Pending] = []
             for event in batch:
-                msg = event.message
                 try:
                     rec = decode_window_record(event.value)
                     state, ready = subject_step(
@@ -188,12 +186,8 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
                     )
                     staged.set(rec.subject_id, state, event)
                     pending.extend(ready)
-                except (ContractError, SignalError) as exc:
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
-                except Exception as exc:
-                    logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
-                    reason = f"internal error: {exc!r}"
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, "internal")
+                except Exception as exc:  # keep the worker alive, lose nothing
+                    await reject(topics, STEP_ID, event, exc)
             sent = []
             for ev in classify_batch(model, pending):
                 ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})

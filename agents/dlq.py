@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import asdict, dataclass
+from typing import Any
+
+from pipeline.exceptions import PipelineError
+
+logger = logging.getLogger(__name__)
 
 DLQ_SCHEMA_VERSION = 1
 
@@ -64,3 +70,23 @@ def encode_dead_letter(letter: DeadLetter) -> bytes:
 def decode_dead_letter(data: bytes) -> DeadLetter:
     """Inverse of :func:`encode_dead_letter`."""
     return DeadLetter(**json.loads(data))
+
+
+async def reject(topics: Any, stage: str, event: Any, exc: BaseException) -> None:
+    """Send a message that a stage could not process, byte for byte, with the reason to the DLQ.
+
+    A :class:`~pipeline.exceptions.PipelineError` is bad data and its text is the reason; anything
+    else is a bug, logged with its traceback, and the message is kept all the same.
+    """
+    msg = event.message
+    if isinstance(exc, PipelineError):
+        reason, error_type = str(exc), type(exc).__name__
+    else:
+        logger.exception("%s: unexpected error on %s[%d]@%d", stage, msg.topic, msg.partition, msg.offset)
+        reason, error_type = f"internal error: {exc!r}", "internal"
+    logger.warning("%s: dead letter from %s[%d]@%d: %s", stage, msg.topic, msg.partition, msg.offset, reason)
+    letter = make_dead_letter(
+        stage=stage, reason=reason, topic=msg.topic, partition=msg.partition, offset=msg.offset,
+        key=event.key, value=event.value, error_type=error_type,
+    )  # fmt: skip
+    await topics.dlq.send(key=event.key, value=encode_dead_letter(letter), headers={"reason": reason.encode()[:1024]})

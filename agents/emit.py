@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from agents.ingest import dead_letter
+from agents.dlq import reject
 from agents.redis_sink import RedisEventSink
 from pipeline.events import decode_event
 from pipeline.exceptions import ContractError
@@ -47,7 +47,6 @@ def register_emit(emo: Any) -> None:
         await sink.start()  # the sink connects when the agent starts, never at import or construction
         try:
             async for event in stream.events():
-                msg = event.message
                 try:
                     ev = decode_event(event.value)
                     stamps = {**ev.latency_ns, "redis_write_ns": time.time_ns()}
@@ -55,6 +54,6 @@ def register_emit(emo: Any) -> None:
                     if not written:
                         logger.debug("emit: %s already in Redis", ev.event_id)
                 except ContractError as exc:
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
+                    await reject(topics, STEP_ID, event, exc)
         finally:
             await sink.close()

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from agents.dlq import encode_dead_letter, make_dead_letter
+from agents.dlq import reject
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk, encode_binary
@@ -86,30 +86,8 @@ def register_ingest(emo: Any) -> None:
                     out = encode_binary(chunk)
                     sent.append(await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=out))
                     staged.set(key, IngestState(cursor, (msg.topic, msg.partition), msg.offset), event)
-                except ContractError as exc:
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), "ContractError")
                 except Exception as exc:  # keep the worker alive, lose nothing
-                    logger.exception("ingest: unexpected error on %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-                    reason = f"internal error: {exc!r}"
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, type(exc).__name__)
+                    await reject(topics, STEP_ID, event, exc)
             for fut in sent:  # at-least-once without loss: state moves on only once outputs are acknowledged
                 await fut
             await staged.flush(app.producer)
-
-
-async def dead_letter(
-    topics: Any, stage: str, msg: Any, key: bytes | None, value: bytes, reason: str, error_type: str
-) -> None:
-    """Send a rejected message, byte for byte, with the reason to the dead-letter topic."""
-    logger.warning("%s: dead letter from %s[%d]@%d: %s", stage, msg.topic, msg.partition, msg.offset, reason)
-    letter = make_dead_letter(
-        stage=stage,
-        reason=reason,
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=key,
-        value=value,
-        error_type=error_type,
-    )
-    await topics.dlq.send(key=key, value=encode_dead_letter(letter), headers={"reason": reason.encode()[:1024]})

@@ -12,12 +12,12 @@ import logging
 import time
 from typing import Any
 
-from agents.ingest import dead_letter
+from agents.dlq import reject
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk
 from pipeline.contract import SensorChunk
-from pipeline.exceptions import ContractError, SignalError
+from pipeline.exceptions import SignalError
 from pipeline.records import WindowRecord, encode_window_record
 from pipeline.stream import StreamConfig, StreamState, default_config, stream_init, stream_step
 
@@ -66,7 +66,6 @@ def register_window(emo: Any) -> None:
             staged = BatchStates(states)
             sent = []
             for event in batch:
-                msg = event.message
                 try:
                     chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
                     key = chunk.stream_key
@@ -77,12 +76,8 @@ def register_window(emo: Any) -> None:
                         out = encode_window_record(rec)
                         sent.append(await topics.windows.send(key=chunk.subject_id.encode(), value=out))
                     staged.set(key, state, event)
-                except (ContractError, SignalError) as exc:
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, str(exc), type(exc).__name__)
                 except Exception as exc:  # keep the worker alive, lose nothing
-                    logger.exception("%s: unexpected error on %s[%d]@%d", STEP_ID, msg.topic, msg.partition, msg.offset)
-                    reason = f"internal error: {exc!r}"
-                    await dead_letter(topics, STEP_ID, msg, event.key, event.value, reason, "internal")
+                    await reject(topics, STEP_ID, event, exc)
             for fut in sent:  # state moves on only once the batch's outputs are acknowledged
                 await fut
             await staged.flush(app.producer)

@@ -37,7 +37,7 @@ from agents.commands.demo import start_worker, stop_worker, wait_ready  # noqa: 
 from agents.offline import offline_windows  # noqa: E402
 from agents.producer import ChunkProducer, publish  # noqa: E402
 from agents.sources import read_e4_session  # noqa: E402
-from agents.topics import topic_specs  # noqa: E402
+from agents.topics import ensure_topics  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from pipeline.sources.e4 import e4_session_chunks  # noqa: E402
 
@@ -54,14 +54,6 @@ def chunks_of(data_dir: Path, subject: str, minutes: float, alias: str | None = 
     signals = read_e4_session(data_dir / "stress-predict" / "Raw_data" / subject)
     cut = {k: dataclasses.replace(s, samples=s.samples[:, : int(minutes * 60 * s.fs_hz)]) for k, s in signals.items()}
     return list(e4_session_chunks(cut, subject_id=alias or subject, session_id="bench", chunk_s=1.0))
-
-
-def create_topics(settings: Settings) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in topic_specs(settings)])
-    admin.close()
 
 
 def expected_slots(chunks: list) -> int:
@@ -119,7 +111,7 @@ def main() -> None:
         data_dir = base.data_dir
         # 1. latency at a paced replay
         s1 = base.model_copy(update={"topic_prefix": "lat", "app_id": "lat"})
-        create_topics(s1)
+        ensure_topics(s1)
         worker = run_worker(s1, "latency")
         chunks = chunks_of(data_dir, "S02", args.latency_minutes)
         n_exp = expected_slots(chunks)
@@ -136,7 +128,7 @@ def main() -> None:
         results["latency_setup"] = f"S02, first {args.latency_minutes:g} min, {args.latency_speed:g}x real time"
         # 2. capacity from a backlog
         s2 = base.model_copy(update={"topic_prefix": "cap", "app_id": "cap"})
-        create_topics(s2)
+        ensure_topics(s2)
         subjects = [SUBJECTS[i % len(SUBJECTS)] for i in range(args.subjects)]
         all_chunks, n_events = [], 0
         for i, subj in enumerate(subjects):

@@ -19,19 +19,12 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.contract import MODALITIES as CONTRACT_MODALITIES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-MODALITIES: tuple[str, ...] = (
-    "eeg",
-    "ecg",
-    "eda",
-    "bvp",
-    "temp",
-    "resp",
-    "acc",
-    "audio_features",
-    "video_features",
-)
+#: the sensor-chunk contract owns the list of modalities
+MODALITIES = CONTRACT_MODALITIES
 
 
 class Settings(BaseSettings):

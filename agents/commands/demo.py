@@ -108,13 +108,14 @@ def agreement(events: list[Any], data_dir: Path, subject: str) -> dict[str, floa
     end = np.array([e.window_end_ns for e in events], dtype=np.int64)
     truth = window_labels(start, end, t_s, y)
     classes = list(events[0].probabilities)
-    pred = np.array([classes.index(e.label) for e in events])
+    proba = np.array([[e.probabilities[c] for c in classes] for e in events])
     ok = truth >= 0
     if not ok.any():
         return None
-    recalls = [float(np.mean(pred[ok & (truth == c)] == c)) for c in np.unique(truth[ok])]
-    return {"windows_labelled": int(ok.sum()), "accuracy": float(np.mean(pred[ok] == truth[ok])),
-            "balanced_accuracy": float(np.mean(recalls))}  # fmt: skip
+    from models.metrics import scores
+
+    s = scores(truth[ok], proba[ok], len(classes))
+    return {"windows_labelled": int(ok.sum()), "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"]}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

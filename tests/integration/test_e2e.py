@@ -15,13 +15,12 @@ import time
 
 import pytest
 import redis
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from agents.client import EventClient
 from agents.offline import offline_events
 from agents.producer import ChunkProducer
 from agents.sources import read_e4_session
-from agents.topics import topic_specs
+from agents.topics import ensure_topics
 from deploy.settings import Settings
 from models.registry import load_default
 from pipeline.sources.e4 import e4_session_chunks
@@ -37,11 +36,7 @@ def _chunks(data_dir, subject: str, minutes: float = MINUTES):
 
 
 def _create_topics(settings: Settings) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        admin.create_topics([NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in topic_specs(settings)])
-    finally:
-        admin.close()
+    ensure_topics(settings)
 
 
 def _produce(settings: Settings, chunks, *, pause_every: int = 0, pause_s: float = 0.0) -> None:
