@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from models.metrics import per_group_balanced_accuracy, scores
+from models.metrics import bootstrap_balanced_accuracy_ci95, leak_check, per_group_balanced_accuracy, scores
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,13 @@ def evaluate_stress(
     max_cut_s: float = 900.0,
     progress: bool = True,
     n_folds: int = 0,
+    n_cut_draws: int = 5,
 ) -> dict[str, Any]:
     """LOSO (or ``n_folds`` subject-grouped folds) of every candidate on ``task``.
 
-    Returns metrics per model (pooled over folds) with the start-cut leak check.
+    Returns metrics per model (pooled over folds) with the start-cut leak check: ``n_cut_draws``
+    independent draws of the cut lengths, scored by the same fold models, and a paired
+    subject-bootstrap interval of (cut - full) balanced accuracy (:func:`models.metrics.leak_check`).
     """
     from models import stress as st
     from models.build import stress_arrays
@@ -42,39 +45,92 @@ def evaluate_stress(
     spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
     data = {s: st.subject_arrays(windows[s], labels[s], spec) for s in windows}
     rng = np.random.default_rng(seed)
-    cuts = {s: float(rng.uniform(0.0, max_cut_s)) for s in windows}
-    cut = {s: st.subject_arrays(windows[s], labels[s], spec, cut_s=cuts[s]) for s in windows}
-    res = st.loso(candidates, data, task, spec, cut, progress, n_folds)
+    cuts = [{s: float(rng.uniform(0.0, max_cut_s)) for s in sorted(windows)} for _ in range(n_cut_draws)]
+    cut_draws = [{s: st.subject_arrays(windows[s], labels[s], spec, cut_s=c[s]) for s in windows} for c in cuts]
+    res = st.loso(candidates, data, task, spec, cut_draws, progress, n_folds)
+    res[CLOCK_CONTROL] = clock_control(data, cut_draws, task, n_folds)
     n_cls = len(st.TASKS[task])
     out: dict[str, Any] = {
         "task": task,
         "classes": list(st.TASKS[task]),
         "subjects": sorted(windows),
-        "start_cut_s": {int(k): round(v, 1) for k, v in cuts.items()},
+        "start_cut_s": [{int(k): round(v, 1) for k, v in c.items()} for c in cuts],
         "models": {},
         "folds": "leave-one-subject-out" if n_folds <= 0 else f"{n_folds} subject-grouped folds",
     }
-    same = _same_windows_mask(data, cuts, res[next(iter(res))]["subject"])
     for name, r in res.items():
         m = scores(r["y"], r["proba"], n_cls)
-        m["start_cut"] = {k: v for k, v in scores(r["y_cut"], r["proba_cut"], n_cls).items() if k != "confusion"}
-        # the uncut run scored only on the windows that the cut run keeps: separates "easy early windows
-        # removed" from "baseline started later"
-        m["start_cut"]["uncut_same_windows_balanced_accuracy"] = scores(r["y"][same], r["proba"][same], n_cls)[
-            "balanced_accuracy"
-        ]
+        lc = leak_check((r["y"], r["proba"], r["subject"]), [(d["y"], d["proba"], d["subject"]) for d in r["cut"]])
+        first = r["cut"][0]
+        m["start_cut"] = {
+            **{k: v for k, v in scores(first["y"], first["proba"], n_cls).items() if k != "confusion"},
+            # the uncut run scored only on the windows that the first cut draw keeps: separates
+            # "easy early windows removed" from "baseline started later"
+            "uncut_same_windows_balanced_accuracy": scores(*_same_windows(r, data, cuts[0]), n_cls)[
+                "balanced_accuracy"
+            ],
+            "balanced_accuracy": lc["start_cut_balanced_accuracy"],
+            "leak_check": lc,
+        }
+        m["balanced_accuracy_ci95"] = lc["balanced_accuracy_ci95"]
         m["per_subject_balanced_accuracy"] = per_group_balanced_accuracy(r["y"], r["proba"], r["subject"])
         m["loso_train_s"] = round(r["train_s"], 1)
         out["models"][name] = m
     return out
 
 
-def _same_windows_mask(data: Any, cuts: dict[int, float], subject_order: Any) -> Any:
-    """Rows of the pooled uncut results whose window starts after that subject's cut."""
-    _, first = np.unique(subject_order, return_index=True)
-    order = [int(s) for s in np.asarray(subject_order)[np.sort(first)]]
-    parts = [data[s].meta["start_ns"] >= data[s].meta["recording_start_ns"] + int(cuts[s] * 1e9) for s in order]
-    return np.concatenate(parts)
+#: name of the positive control in the stress tables: a model that sees nothing but the clock
+CLOCK_CONTROL = "clock_only (leak control)"
+
+
+def session_minutes(a: Any) -> Any:
+    """Minutes since the first labelled window of ``a`` (an ``models.stress.Arrays`` of one subject).
+
+    Used only by :func:`clock_control`; no model of ours ever sees it.
+    """
+    start = np.asarray(a.meta["start_ns"], dtype=np.int64)
+    return ((start - start.min()) / 60e9).reshape(-1, 1)
+
+
+def clock_control(data: Any, cut_draws: Sequence[Any], task: str, n_folds: int = 0) -> dict[str, Any]:
+    """Positive control of the leak check: gradient boosting on time since the session started, alone.
+
+    Same folds and start-cut draws as :func:`models.stress.loso`; the cut makes each test session start
+    later, so this model should lose much of its score there. Returns the ``loso`` result layout.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    subs = sorted(data)
+    folds = [[s] for s in subs] if n_folds <= 0 else [subs[i::n_folds] for i in range(n_folds)]
+    keys = ("y", "proba", "subject")
+    out: dict[str, Any] = {k: [] for k in keys} | {"cut": [{k: [] for k in keys} for _ in cut_draws]}
+    t0 = time.perf_counter()
+    for test in folds:
+        train = [s for s in subs if s not in test]
+        x = np.vstack([session_minutes(data[s]) for s in train])
+        y = np.concatenate([data[s].y[task] for s in train])
+        model = HistGradientBoostingClassifier(class_weight="balanced", max_iter=100, random_state=0).fit(x, y)
+        for s in test:
+            for dst, arrays in ((out, data), *zip(out["cut"], cut_draws, strict=True)):
+                dst["y"].append(arrays[s].y[task])
+                dst["proba"].append(model.predict_proba(session_minutes(arrays[s])))
+                dst["subject"].append(arrays[s].subject)
+    for d in (out, *out["cut"]):
+        for k in keys:
+            d[k] = np.concatenate(d[k])
+    out["train_s"] = time.perf_counter() - t0
+    return out
+
+
+def _same_windows(r: dict[str, Any], data: Any, cuts: dict[int, float]) -> tuple[Any, Any]:
+    """(y, proba) of the pooled uncut results restricted to windows that start after the subject's cut."""
+    subj = np.asarray(r["subject"])
+    _, first = np.unique(subj, return_index=True)
+    order = [int(s) for s in subj[np.sort(first)]]
+    keep = np.concatenate(
+        [data[s].meta["start_ns"] >= data[s].meta["recording_start_ns"] + int(cuts[s] * 1e9) for s in order]
+    )
+    return r["y"][keep], r["proba"][keep]
 
 
 def evaluate_audio(
@@ -100,11 +156,20 @@ def evaluate_audio(
 
     ds = au.load_ravdess(data_dir)
     f, yf, af = au.functionals(data_dir)
+    if not (np.array_equal(yf, ds.y) and np.array_equal(af, ds.actor)):
+        msg = "RAVDESS functionals.csv.gz and clips.csv are not in the same order"
+        raise ValueError(msg)
     fz = au.speaker_z(f, af)
+    pz = au.speaker_z(au.pipeline_functionals(ds), ds.actor)
     x_sn = au.build_inputs(ds, speaker_norm=True)
     folds = actors or sorted(int(a) for a in np.unique(ds.actor))
     n = len(au.EMOTIONS)
-    names = ["tcn_lld_speaker_norm", "logreg_functionals", "logreg_functionals_speaker_norm"]
+    names = [
+        "tcn_lld_speaker_norm",
+        "logreg_functionals",
+        "logreg_functionals_speaker_norm",
+        "logreg_pipeline_functionals_speaker_norm",
+    ]
     if with_global_tcn:
         names.append("tcn_lld_global_norm")
     proba = {k: np.zeros((len(ds.y), n)) for k in names}
@@ -120,16 +185,30 @@ def evaluate_audio(
             xg = au.build_inputs(ds, speaker_norm=False, train_actors=np.unique(ds.actor[tr]))
             net = fit(TCNClassifier(xg.shape[1], n, **defaults.AUDIO_PARAMS), xg[tr], ds.y[tr], n, cfg)
             proba["tcn_lld_global_norm"][te] = predict_proba(net, xg[te])
-        for key, feats in (("logreg_functionals", f), ("logreg_functionals_speaker_norm", fz)):
+        for key, feats in (
+            ("logreg_functionals", f),
+            ("logreg_functionals_speaker_norm", fz),
+            ("logreg_pipeline_functionals_speaker_norm", pz),
+        ):
             t0 = time.perf_counter()
             lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
             proba[key][te] = lr.fit(feats[tr], yf[tr]).predict_proba(feats[te])
             train_s[key] += time.perf_counter() - t0
+    # fixed, untuned late fusion of the two views (frame sequence, clip functionals): equal-weight mean
+    tcn = "tcn_lld_speaker_norm"
+    for lr_name, fused in (
+        ("logreg_functionals_speaker_norm", "tcn_plus_logreg_speaker_norm"),
+        ("logreg_pipeline_functionals_speaker_norm", "tcn_plus_logreg_pipeline_speaker_norm"),
+    ):
+        proba[fused] = 0.5 * (proba[tcn] + proba[lr_name])
+        names.append(fused)
+        train_s[fused] = train_s[tcn] + train_s[lr_name]
     mask = np.isin(ds.actor, folds)
     out: dict[str, Any] = {"classes": list(au.EMOTIONS), "actors": folds, "models": {}}
     for k in names:
         m = scores(ds.y[mask], proba[k][mask], n)
         m["uar"] = m["balanced_accuracy"]
+        m["uar_ci95"] = bootstrap_balanced_accuracy_ci95(ds.y[mask], proba[k][mask], ds.actor[mask])
         m["per_actor_uar"] = per_group_balanced_accuracy(ds.y[mask], proba[k][mask], ds.actor[mask])
         m["loao_train_s"] = round(train_s[k], 1)
         out["models"][k] = m

@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=900.0,
         help="leak check: cut a uniform random 0..max_cut_s seconds from each test recording's start",
     )
+    parser.add_argument(
+        "--cut-draws",
+        type=int,
+        default=5,
+        help="leak check: independent draws of the cut lengths, each scored by the same fold models (default 5)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed for training and cut lengths (default 0)")
     parser.add_argument(
         "--folds",
@@ -92,12 +98,21 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             log.error("unknown target %s", t)
             return 2
     results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(acc, indent=1, sort_keys=True) + "\n")
+    # re-read: another evaluate run (other targets) may have written the file meanwhile
+    merged: dict[str, Any] = json.loads(results.read_text()) if results.is_file() else {}
+    merged.update({k: v for k, v in acc.items() if k not in merged or k in _keys_of(details)})
+    results.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
     for t, d in details.items():
         path = results.parent / f"accuracy_details_{t}.json"
         path.write_text(json.dumps(d, indent=1, sort_keys=True, default=float) + "\n")
     print(f"wrote {results}")
     return 0
+
+
+def _keys_of(details: dict[str, Any]) -> set[str]:
+    """Top-level keys of the accuracy JSON written by the evaluated targets."""
+    names = {"stress_binary": "stress_binary", "phase": "phase", "audio": "ravdess", "eeg": "eeg_synthetic"}
+    return {names[t] for t in details}
 
 
 def _update_card(art: Path, task: str, metrics: dict[str, Any]) -> None:
@@ -115,29 +130,57 @@ def _stress(
     task: str, args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, acc: dict[str, Any]
 ) -> dict[str, Any]:
     from models import defaults
-    from models.evaluation import evaluate_stress
+    from models.evaluation import CLOCK_CONTROL, evaluate_stress
     from models.metrics import format_confusion, format_table
 
     cands = list(defaults.STRESS_CANDIDATES if args.models == "all" else (defaults.STRESS_DEFAULT,))
     cands = [defaults.with_fit(c, args.seed, args.epochs) for c in cands] + list(defaults.STRESS_BASELINES)
     res = evaluate_stress(
-        task, data_dir, cache, cands, _ints(args.subjects), args.seed, args.max_cut_s, n_folds=args.folds
+        task,
+        data_dir,
+        cache,
+        cands,
+        _ints(args.subjects),
+        args.seed,
+        args.max_cut_s,
+        n_folds=args.folds,
+        n_cut_draws=args.cut_draws,
     )
     models = res["models"]
     rows = {
         k: {
             **v,
             "start_cut_ba": v["start_cut"]["balanced_accuracy"],
-            "same_windows_uncut_ba": v["start_cut"].get("uncut_same_windows_balanced_accuracy", float("nan")),
+            "cut_minus_full": v["start_cut"]["leak_check"]["delta"],
+            "ci95_lo": v["start_cut"]["leak_check"]["delta_ci95"][0],
+            "ci95_hi": v["start_cut"]["leak_check"]["delta_ci95"][1],
         }
         for k, v in models.items()
     }
-    cols = ("balanced_accuracy", "macro_f1", "auroc", "start_cut_ba", "same_windows_uncut_ba")
+    cols = ("balanced_accuracy", "macro_f1", "auroc", "start_cut_ba", "cut_minus_full", "ci95_lo", "ci95_hi")
     default = defaults.STRESS_DEFAULT.name
     print(f"\n## {task}: {res['folds']}, {len(res['subjects'])} subjects\n")
     print(format_table(rows, cols))
+    print(
+        f"\nleak check: start_cut_ba = mean balanced accuracy over {args.cut_draws} draws of a random "
+        f"0-{args.max_cut_s:.0f} s cut from each test recording's start; cut_minus_full with its paired "
+        "subject-bootstrap 95% interval (ci95_lo..ci95_hi). Strictly, it holds when that interval contains 0; "
+        "'within score noise' when |cut_minus_full| is at most half the width of the score's own 95% interval."
+    )
+    for k, v in models.items():
+        lc = v["start_cut"]["leak_check"]
+        lo, hi = lc["balanced_accuracy_ci95"]
+        print(
+            f"- {k}: balanced accuracy {lc['balanced_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
+            f"leak check strict={'holds' if lc['holds'] else 'FAILS'}, "
+            f"within score noise={'yes' if lc['within_score_noise'] else 'NO'}"
+        )
     print(f"\nconfusion ({default}, rows = truth):\n" + format_confusion(models[default]["confusion"], res["classes"]))
     _print_per_subject(models)
+    print(
+        f"\n{CLOCK_CONTROL}: gradient boosting on minutes since the session started, nothing else; it shows "
+        "what the leak check does to a model that reads the clock. Never a candidate."
+    )
     base_names = [c.name for c in defaults.STRESS_BASELINES]
     best_base = max(base_names, key=lambda k: models[k]["balanced_accuracy"])
     d = models[default]
@@ -146,15 +189,23 @@ def _stress(
         "macro_f1": d["macro_f1"],
         "auroc": d["auroc"],
         "balanced_accuracy_start_cut": d["start_cut"]["balanced_accuracy"],
+        "balanced_accuracy_ci95": d["balanced_accuracy_ci95"],
+        "start_cut_delta_ci95": d["start_cut"]["leak_check"]["delta_ci95"],
+        "leak_check_holds": d["start_cut"]["leak_check"]["holds"],
+        "leak_check_within_score_noise": d["start_cut"]["leak_check"]["within_score_noise"],
         "baseline_balanced_accuracy": models[best_base]["balanced_accuracy"],
         "baseline_model": best_base,
+        "clock_control_balanced_accuracy": models[CLOCK_CONTROL]["balanced_accuracy"],
+        "clock_control_balanced_accuracy_start_cut": models[CLOCK_CONTROL]["start_cut"]["balanced_accuracy"],
     }
     acc[task] = {**acc.get(task, {}), **summary, "n_subjects": len(res["subjects"])}
     card_metrics = {
         "evaluation": f"{res['folds']}, {len(res['subjects'])} Stress-Predict subjects, pooled",
         **{k: d[k] for k in ("balanced_accuracy", "macro_f1", "auroc", "accuracy", "confusion", "n")},
         "start_cut": d["start_cut"],
-        "start_cut_rule": f"uniform 0-{args.max_cut_s:.0f} s per test subject",
+        "start_cut_rule": f"uniform 0-{args.max_cut_s:.0f} s per test subject, {args.cut_draws} draws, "
+        "paired subject-bootstrap interval of cut - full",
+        "balanced_accuracy_ci95": d["balanced_accuracy_ci95"],
         "per_subject_balanced_accuracy": d["per_subject_balanced_accuracy"],
         "compared": {
             k: {
@@ -188,13 +239,21 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
     res = evaluate_audio(data_dir, _ints(args.actors), args.seed, epochs=args.epochs)
     models = res["models"]
     print(f"\n## RAVDESS: leave-one-actor-out, {len(res['actors'])} folds (UAR = balanced accuracy)\n")
-    print(format_table(models, ("uar", "macro_f1", "auroc", "accuracy")))
+    rows = {k: {**v, "uar_ci95_lo": v["uar_ci95"][0], "uar_ci95_hi": v["uar_ci95"][1]} for k, v in models.items()}
+    print(format_table(rows, ("uar", "uar_ci95_lo", "uar_ci95_hi", "macro_f1", "auroc", "accuracy")))
+    print(
+        "\nuar_ci95: actor-bootstrap 95% interval. "
+        "tcn_plus_*: equal-weight mean of the TCN's and that logreg's probabilities."
+    )
     d = models["tcn_lld_speaker_norm"]
     print("\nconfusion (tcn_lld_speaker_norm):\n" + format_confusion(d["confusion"], res["classes"]))
     acc["ravdess"] = {
         **acc.get("ravdess", {}),
         "uar": d["uar"],
+        "uar_ci95": d["uar_ci95"],
         "macro_f1": d["macro_f1"],
+        "fused_tcn_logreg_uar": models["tcn_plus_logreg_speaker_norm"]["uar"],
+        "fused_tcn_pipeline_functionals_uar": models["tcn_plus_logreg_pipeline_speaker_norm"]["uar"],
         "baseline_uar": models["logreg_functionals_speaker_norm"]["uar"],
         "baseline_uar_no_speaker_norm": models["logreg_functionals"]["uar"],
         "n_actors": len(res["actors"]),
@@ -204,8 +263,12 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
         "audio_emotion",
         {
             "evaluation": f"leave-one-actor-out, {len(res['actors'])} RAVDESS actors, pooled",
-            **{k: d[k] for k in ("uar", "macro_f1", "auroc", "accuracy", "confusion", "n", "per_actor_uar")},
-            "compared": {k: {"uar": v["uar"], "macro_f1": v["macro_f1"]} for k, v in models.items()},
+            **{
+                k: d[k] for k in ("uar", "uar_ci95", "macro_f1", "auroc", "accuracy", "confusion", "n", "per_actor_uar")
+            },
+            "compared": {
+                k: {"uar": v["uar"], "uar_ci95": v["uar_ci95"], "macro_f1": v["macro_f1"]} for k, v in models.items()
+            },
             "loao_train_s": d["loao_train_s"],
         },
     )

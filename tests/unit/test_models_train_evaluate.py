@@ -41,5 +41,13 @@ def test_train_then_evaluate_three_subjects(shared_data, tmp_path):
     card = json.loads((art / "stress_binary.json").read_text())
     assert card["metrics"]["balanced_accuracy"] == acc["balanced_accuracy"]
     assert set(card["metrics"]["per_subject_balanced_accuracy"]) == {"2", "3", "4"}
+    lc = card["metrics"]["start_cut"]["leak_check"]
+    assert lc["n_draws"] == 5 and len(lc["start_cut_balanced_accuracy_draws"]) == 5
+    assert lc["delta_ci95"][0] <= lc["delta_ci95"][1]
+    assert lc["holds"] == (lc["delta_ci95"][0] <= 0.0 <= lc["delta_ci95"][1])
+    assert acc["leak_check_holds"] == lc["holds"]
+    assert acc["leak_check_within_score_noise"] == lc["within_score_noise"]
+    assert 0.0 <= acc["clock_control_balanced_accuracy"] <= 1.0
+    assert "clock_only (leak control)" in card["metrics"]["compared"]
     conf = np.array(card["metrics"]["confusion"])
     assert conf.shape == (2, 2) and conf.sum() == card["metrics"]["n"]
