@@ -21,9 +21,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.baseline import BaselineConfig, BaselineState, baseline_init, baseline_moments, baseline_step
+from pipeline.baseline import (
+    BaselineConfig,
+    BaselineState,
+    baseline_calibrate,
+    baseline_init,
+    baseline_moments,
+    baseline_step,
+)
 
-__all__ = ["PreprocessSpec", "preprocess_init", "preprocess_step", "raw_init", "raw_normalise"]
+__all__ = ["PreprocessSpec", "preprocess_calibrate", "preprocess_init", "preprocess_step", "raw_init", "raw_normalise"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,16 @@ def preprocess_step(
         new.append(st2)
         parts.append([z[k] for k in st.names])
     return tuple(new), np.asarray([v for p in parts for v in p], dtype=np.float32)
+
+
+def preprocess_calibrate(
+    states: Sequence[BaselineState], windows: Sequence[Mapping[str, float]]
+) -> tuple[BaselineState, ...]:
+    """Seed every baseline with calibration windows (e.g. a few minutes of rest), in time order.
+
+    Equivalent to passing the windows through :func:`preprocess_step` and discarding the outputs.
+    """
+    return tuple(baseline_calibrate(st, windows) for st in states)
 
 
 def raw_init(channels: Sequence[str], cfg: BaselineConfig) -> BaselineState:

@@ -15,7 +15,7 @@ action-unit intensities for the EMFACS video model.  The loader calls
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,12 @@ class LoadedModel:
         from models.preprocess import preprocess_step
 
         return preprocess_step(state, features)
+
+    def calibrate(self, state: Any, windows: Sequence[Mapping[str, float]]) -> Any:
+        """Seed a subject's baseline with calibration windows' features (a rest period), in time order."""
+        from models.preprocess import preprocess_calibrate
+
+        return preprocess_calibrate(state, windows)
 
     def predict_proba(self, x: NDArray[np.floating]) -> NDArray[np.float64]:
         """Class probabilities for a batch, shape ``(B, len(classes))``."""

@@ -88,6 +88,23 @@ def test_stress_model_prepare_path_is_causal_and_picklable():
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
 
 
+def test_calibration_seeds_the_baseline_like_past_windows():
+    m = load_default("stress_binary")
+    names = m.card["input"]["feature_names"]
+    rng = np.random.default_rng(2)
+    rows = [{k: float(v) for k, v in zip(names, rng.normal(size=len(names)), strict=True)} for _ in range(10)]
+    calibrated = m.calibrate(m.new_state(), rows[:8])
+    _, x_cal = m.prepare(calibrated, rows[8])
+    stepped = m.new_state()
+    for r in rows[:8]:
+        stepped, _ = m.prepare(stepped, r)
+    _, x_step = m.prepare(stepped, rows[8])
+    np.testing.assert_array_equal(x_cal, x_step)
+    assert np.any(x_cal != 0.0)  # 8 calibration windows >= min_windows: normalised from the first live window
+    _, x_fresh = m.prepare(m.new_state(), rows[8])
+    assert np.all(x_fresh == 0.0)
+
+
 def test_video_rules_and_unknown_task():
     v = load_default("video_emotion")
     p = v.predict_proba(np.zeros((2, len(v.card["input"]["au_order"]))))
