@@ -135,3 +135,16 @@ def speaker_z(x: NDArray[np.float64], actor: NDArray[np.int64]) -> NDArray[np.fl
         m = actor == a
         out[m] = (x[m] - x[m].mean(axis=0)) / np.maximum(x[m].std(axis=0), 1e-9)
     return out
+
+
+def pipeline_functionals(ds: AudioSet) -> NDArray[np.float64]:
+    """Each clip's window features from :func:`pipeline.features.audio.audio_features` (the live path's
+    functionals of the LLD stream), shape ``(N, len(audio_names(columns)))``; NaN -> 0."""
+    from pipeline.features.audio import audio_features, audio_names
+
+    names = audio_names(ds.columns)
+    rows = []
+    for frames in ds.frames:
+        feats = audio_features(np.ascontiguousarray(frames.T, dtype=np.float64), FRAME_RATE_HZ, ds.columns)
+        rows.append([feats[k] for k in names])
+    return np.nan_to_num(np.asarray(rows, dtype=np.float64))
