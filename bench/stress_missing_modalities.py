@@ -7,12 +7,13 @@ Usage::
 9 subject-grouped folds over the 27 labelled Stress-Predict subjects; in each fold the default
 early-fusion MLP (models.defaults.STRESS_DEFAULT, trained with modality dropout) is scored on the
 test subjects with all modalities and with one modality's input block zeroed (= absent).
-Writes bench/results/stress_missing_modalities.json.
+Writes bench/results/stress_missing_modalities.json and appends a row to BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import sys
 import warnings
@@ -62,6 +63,16 @@ def main() -> None:
     }
     path = ROOT / "bench" / "results" / "stress_missing_modalities.json"
     path.write_text(json.dumps(res, indent=1) + "\n")
+    c = defaults.STRESS_DEFAULT
+    figs = "; ".join(f"{k.removeprefix('missing_').upper()} missing {v:.3f}" for k, v in res.items())
+    figs = figs.replace("NONE missing", "none missing")
+    row = (
+        f"| {dt.date.today().isoformat()} | stress model {c.name} {dict(c.params)}, one modality missing "
+        f"(9 grouped folds, 27 subjects, balanced acc.) | {figs} "
+        "| `.venv/bin/python bench/stress_missing_modalities.py` |\n"
+    )
+    with (ROOT / "BENCHMARKS.md").open("a") as fh:
+        fh.write(row)
     print(json.dumps(res, indent=1))
 
 

@@ -24,6 +24,8 @@ CARD_FILES = {
     "eeg_synthetic": "eeg_synthetic.json",
 }
 MODEL_VERSION = "1.0.0"
+#: 1.1.0 (stop 8): one personal baseline instead of two and a (16,) MLP; see models/defaults.py
+STRESS_MODEL_VERSION = "1.1.0"
 
 
 def _keep_metrics(path: Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def train_stress(
     cfgs = {m: default_config(m, fs) for m, fs in (("eda", 4.0), ("bvp", 64.0), ("temp", 4.0), ("acc", 32.0))}
     card = {
         "name": name,
-        "version": MODEL_VERSION,
+        "version": STRESS_MODEL_VERSION,
         "task": task,
         "classes": list(st.TASKS[task]),
         "artifact": f"{name}.pt",
