@@ -31,9 +31,10 @@ from models.registry import DEFAULTS, load_default  # noqa: E402
 COMMAND = ".venv/bin/python bench/inference.py"
 
 
-def _example(card: dict, b: int, rng: np.random.Generator) -> np.ndarray:
-    shape = [b if s == "B" else int(s) for s in card["input"]["shape"]]
-    return rng.normal(size=shape).astype(np.float32)
+def _example(card: dict, b: int, rng: np.random.Generator) -> np.ndarray | tuple[np.ndarray, ...]:
+    keys = ("shape", "functionals_shape") if card["input"]["kind"] == "lld+functionals" else ("shape",)
+    out = tuple(rng.normal(size=[b if s == "B" else int(s) for s in card["input"][k]]).astype(np.float32) for k in keys)
+    return out if len(out) > 1 else out[0]
 
 
 def _time(fn, repeats: int) -> float:

@@ -4,6 +4,11 @@ Input of the audio network: ``(B, 26, T)`` = the 25 eGeMAPSv02 LLDs plus a voici
 (F0 > 0), mean-pooled from 10 ms frames to ``POOL`` x 10 ms steps, zero-padded or
 cropped (centre) to ``T_STEPS``.
 
+The committed model (``AudioFusionNet``) adds a second view: the clip's functionals from the live
+path (:func:`pipeline_functionals` = ``pipeline.features.audio``), z-scored with the same speaker's
+calibration clips (:func:`functional_stats`), through a logistic regression; the two probability
+vectors are averaged with equal weights.
+
 Per-speaker normalisation (``speaker_norm=True``): every LLD is z-scored with that
 speaker's mean and standard deviation over a *calibration set* of the speaker's frames
 (unlabelled).  In leave-one-actor-out evaluation the calibration set is all clips of the
@@ -128,12 +133,19 @@ def functionals(data_dir: Path) -> tuple[NDArray[np.float64], NDArray[np.int64],
     return df[feat].to_numpy(np.float64), df["emotion_code"].to_numpy(np.int64) - 1, df["actor"].to_numpy(np.int64)
 
 
+def functional_stats(f: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Mean and floored sd of a speaker's calibration clips' functionals ``(K, F)`` -> two ``(F,)`` arrays."""
+    f = np.asarray(f, dtype=np.float64)
+    return f.mean(axis=0), np.maximum(f.std(axis=0), 1e-9)
+
+
 def speaker_z(x: NDArray[np.float64], actor: NDArray[np.int64]) -> NDArray[np.float64]:
     """Per-speaker z-normalisation of clip-level features (unlabelled calibration = all clips of the actor)."""
     out = np.empty_like(x)
     for a in np.unique(actor):
         m = actor == a
-        out[m] = (x[m] - x[m].mean(axis=0)) / np.maximum(x[m].std(axis=0), 1e-9)
+        mean, sd = functional_stats(x[m])
+        out[m] = (x[m] - mean) / sd
     return out
 
 

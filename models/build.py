@@ -26,6 +26,8 @@ CARD_FILES = {
 MODEL_VERSION = "1.0.0"
 #: 1.1.0 (stop 8): one personal baseline instead of two and a (16,) MLP; see models/defaults.py
 STRESS_MODEL_VERSION = "1.1.0"
+#: 1.1.0 (stop 8): TCN + logistic regression on the LLD stream's functionals, equal-weight late fusion
+AUDIO_MODEL_VERSION = "1.1.0"
 
 
 def _keep_metrics(path: Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -128,26 +130,48 @@ def train_stress(
     return path
 
 
+def fit_functionals_logreg(f: np.ndarray, y: np.ndarray) -> Any:
+    """StandardScaler + multinomial logistic regression on speaker-normalised functionals (fixed C)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=defaults.AUDIO_LOGREG_C, max_iter=3000))
+    return model.fit(f, y)
+
+
 def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = True, epochs: int | None = None) -> Path:
-    """Fit the RAVDESS TCN on all 24 actors (speaker-normalised LLDs); export ``.pt`` + card."""
+    """Fit the RAVDESS model on all 24 actors: TCN on speaker-normalised LLDs + logistic regression on
+    the live path's speaker-normalised functionals, fused with equal weights; export ``.pt`` + card."""
     from dataclasses import asdict, replace
 
     from models import audio as au
-    from models.networks import TCNClassifier
+    from models.networks import AudioFusionNet, TCNClassifier
     from models.training import fit
+    from pipeline.features import FEATURE_VERSION
+    from pipeline.features.audio import audio_names
 
     ds = au.load_ravdess(data_dir)
     x = au.build_inputs(ds, speaker_norm=True)
+    fz = au.speaker_z(au.pipeline_functionals(ds), ds.actor)
     cfg = replace(defaults.AUDIO_FIT, seed=seed, epochs=epochs or defaults.AUDIO_FIT.epochs)
-    net = TCNClassifier(x.shape[1], len(au.EMOTIONS), **defaults.AUDIO_PARAMS)
+    n_cls = len(au.EMOTIONS)
+    tcn = TCNClassifier(x.shape[1], n_cls, **defaults.AUDIO_PARAMS)
     t0 = time.perf_counter()
-    fit(net, x, ds.y, len(au.EMOTIONS), cfg, (), progress, "audio")
+    fit(tcn, x, ds.y, n_cls, cfg, (), progress, "audio")
+    lr = fit_functionals_logreg(fz, ds.y)
     train_s = time.perf_counter() - t0
+    tcn_params = {k: v for k, v in tcn.get_params().items() if k != "n_classes"}
+    net = AudioFusionNet(fz.shape[1], n_cls, tcn_params)
+    net.tcn.load_state_dict(tcn.state_dict())
+    scaler, logreg = lr[0], lr[-1]
+    net.set_logreg(scaler.mean_, scaler.scale_, logreg.coef_, logreg.intercept_)
     name = "ravdess_emotion"
-    export_torchscript(net, torch.zeros(2, x.shape[1], au.T_STEPS), out_dir / f"{name}.pt")
+    example = (torch.zeros(2, x.shape[1], au.T_STEPS), torch.zeros(2, fz.shape[1]))
+    export_torchscript(net, example, out_dir / f"{name}.pt")
     card = {
         "name": name,
-        "version": MODEL_VERSION,
+        "version": AUDIO_MODEL_VERSION,
         "task": "audio_emotion",
         "classes": list(au.EMOTIONS),
         "artifact": f"{name}.pt",
@@ -163,19 +187,24 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
             "pad": "zeros at the end; longer input centre-cropped",
         },
         "input": {
-            "kind": "raw",
+            "kind": "lld+functionals",
             "shape": ["B", x.shape[1], au.T_STEPS],
+            "functionals_shape": ["B", fz.shape[1]],
+            "functional_names": list(audio_names(ds.columns)),
+            "feature_version": FEATURE_VERSION,
             "dtype": "float32",
             "frames": "openSMILE 2.6 eGeMAPSv02 LLDs, 10 ms hop",
-            "builder": "models.audio.clip_tensor",
+            "builder": "models.audio.clip_tensor (LLD tensor); pipeline.features.audio.audio_features over the "
+            "clip, z-scored with models.audio.functional_stats of the speaker's calibration clips (functionals)",
         },
         "normalisation": (
-            "per speaker: LLD z-score with the speaker's mean/sd over unlabelled calibration "
-            "frames (voiced-only LLDs over voiced frames, 0 when unvoiced); see models.audio"
+            "per speaker, from unlabelled calibration speech: LLD z-score with the speaker's mean/sd over the "
+            "calibration frames (voiced-only LLDs over voiced frames, 0 when unvoiced), and functionals z-scored "
+            "with the mean/sd of the calibration clips' functionals; see models.audio"
         ),
-        "output": "class probabilities (B, 8), softmax applied",
-        "architecture": {"kind": "tcn", "params": net.get_params()},
-        "fit": asdict(cfg),
+        "output": "class probabilities (B, 8), softmax applied: mean of the TCN's and the logistic regression's",
+        "architecture": {"kind": "audio_fusion", "params": net.get_params()},
+        "fit": {**asdict(cfg), "functionals_logreg_C": defaults.AUDIO_LOGREG_C},
         "training_data": {
             "dataset": "RAVDESS speech eGeMAPS LLD frames (CC BY-NC-SA 4.0), 24 actors, real",
             "n_clips": len(ds.y),
@@ -263,5 +292,61 @@ def write_emfacs_card(out_dir: Path) -> Path:
         "metrics_note": "no labelled facial data available here; rules are not evaluated",
     }
     path = out_dir / "emfacs_video.json"
+    write_card(card, path)
+    return path
+
+
+#: card (and artifact stem) of a learned AU model trained on the user's labelled OpenFace data
+VIDEO_LEARNED_NAME = "video_learned"
+
+
+def train_video_learned(labels_csv: Path, out_dir: Path, seed: int = 0) -> Path:
+    """Fit an MLP on the user's labelled OpenFace clips (:mod:`models.video`); export ``.pt`` + card."""
+    from dataclasses import asdict
+
+    from models import video as vd
+    from pipeline.features import FEATURE_VERSION
+
+    clips = vd.read_labels(labels_csv)
+    vs = vd.load_video_set(clips)
+    t0 = time.perf_counter()
+    net = vd.fit_video_mlp(vs.x, vs.y, len(vs.classes), seed)
+    train_s = time.perf_counter() - t0
+    export_torchscript(net, torch.zeros(2, vs.x.shape[1]), out_dir / f"{VIDEO_LEARNED_NAME}.pt")  # type: ignore[arg-type]
+    card = {
+        "name": VIDEO_LEARNED_NAME,
+        "version": MODEL_VERSION,
+        "task": "video_emotion",
+        "classes": list(vs.classes),
+        "artifact": f"{VIDEO_LEARNED_NAME}.pt",
+        "format": "torchscript",
+        "synthetic": False,
+        "modalities": ["video_features"],
+        "channels": {"video_features": "OpenFace AUxx_r / AUxx_c columns of the training clips"},
+        "window": {"window_s": vd.WINDOW_S, "hop_s": vd.WINDOW_S, "min_frames": vd.MIN_FRAMES},
+        "input": {
+            "kind": "video_features",
+            "shape": ["B", len(vs.feature_names)],
+            "dtype": "float32",
+            "feature_names": list(vs.feature_names),
+            "feature_version": FEATURE_VERSION,
+            "builder": "[features[k] for k in feature_names] of a pipeline.features.video window (NaN -> 0)",
+        },
+        "normalisation": "training-set standardisation, folded into the first layer (no per-subject baseline)",
+        "output": f"class probabilities (B, {len(vs.classes)}), softmax applied",
+        "architecture": {"kind": "mlp", "params": net.get_params()},  # type: ignore[attr-defined]
+        "fit": asdict(defaults.VIDEO_FIT) | {"seed": seed},
+        "training_data": {
+            "labels_csv": str(Path(labels_csv).resolve()),
+            "n_clips": len(clips),
+            "n_windows": len(vs.y),
+            "subjects": sorted(set(vs.subject.tolist())),
+            "class_counts": {c: int((vs.y == i).sum()) for i, c in enumerate(vs.classes)},
+        },
+        "training_time_s": round(train_s, 1),
+        "training_hardware": "CPU, torch.set_num_threads(1)",
+        "metrics": None,
+    }
+    path = out_dir / f"{VIDEO_LEARNED_NAME}.json"
     write_card(card, path)
     return path

@@ -37,6 +37,13 @@ STRESS_BASELINES: tuple[Candidate, ...] = (
 #: audio (RAVDESS) network and training
 AUDIO_PARAMS: dict[str, Any] = {"hidden": 32, "levels": 4, "kernel_size": 3, "dropout": 0.2}
 AUDIO_FIT = FitConfig(epochs=25, batch_size=64, lr=3e-3, modality_dropout=0.0)
+#: inverse regularisation of the logistic regression on speaker-normalised functionals (the audio
+#: model's second view; same value as the stop-7 functionals baseline, not tuned)
+AUDIO_LOGREG_C = 0.1
+
+#: learned AU model (users' labelled OpenFace data, models.video): MLP on video_features windows
+VIDEO_PARAMS: dict[str, Any] = {"hidden": (32,), "dropout": 0.2}
+VIDEO_FIT = FitConfig(epochs=30, batch_size=64, lr=3e-3, modality_dropout=0.0)
 
 #: EEG on SYNTHETIC data only
 EEG_PARAMS: dict[str, Any] = {"hidden": 16, "levels": 4, "kernel_size": 3, "dropout": 0.1}

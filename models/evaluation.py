@@ -79,6 +79,9 @@ def evaluate_stress(
     return out
 
 
+#: the committed audio model (models.networks.AudioFusionNet) in the RAVDESS table
+AUDIO_DEFAULT = "tcn_plus_logreg_pipeline_speaker_norm"
+
 #: name of the positive control in the stress tables: a model that sees nothing but the clock
 CLOCK_CONTROL = "clock_only (leak control)"
 
@@ -141,16 +144,15 @@ def evaluate_audio(
     progress: bool = True,
     epochs: int | None = None,
 ) -> dict[str, Any]:
-    """Leave-one-actor-out UAR: TCN on LLD frames (speaker-normalised) and logreg baselines on functionals."""
+    """Leave-one-actor-out UAR: TCN on LLD frames (speaker-normalised), logreg on functionals, and their
+    equal-weight fusions; :data:`AUDIO_DEFAULT` is the committed model's row."""
     from dataclasses import replace
 
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     from tqdm.auto import tqdm
 
     from models import audio as au
     from models import defaults
+    from models.build import fit_functionals_logreg
     from models.networks import TCNClassifier
     from models.training import fit, predict_proba
 
@@ -191,8 +193,7 @@ def evaluate_audio(
             ("logreg_pipeline_functionals_speaker_norm", pz),
         ):
             t0 = time.perf_counter()
-            lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
-            proba[key][te] = lr.fit(feats[tr], yf[tr]).predict_proba(feats[te])
+            proba[key][te] = fit_functionals_logreg(feats[tr], yf[tr]).predict_proba(feats[te])
             train_s[key] += time.perf_counter() - t0
     # fixed, untuned late fusion of the two views (frame sequence, clip functionals): equal-weight mean
     tcn = "tcn_lld_speaker_norm"
@@ -234,4 +235,21 @@ def evaluate_eeg(seed: int = 0) -> dict[str, Any]:
     net = fit(TCNClassifier(xtr.shape[1], n, **defaults.EEG_PARAMS), xtr, ytr, n, replace(defaults.EEG_FIT, seed=seed))
     m = scores(yte, predict_proba(net, xte), n)
     m["note"] = "SYNTHETIC held-out simulated subjects; says nothing about real EEG"
+    return m
+
+
+def evaluate_video_learned(labels_csv: Path, seed: int = 0) -> dict[str, Any]:
+    """Leave-one-subject-out scores of the learned AU model on the user's labelled OpenFace clips."""
+    from models import video as vd
+
+    vs = vd.load_video_set(vd.read_labels(labels_csv))
+    proba = vd.loso_video(vs, seed)
+    codes = {s: i for i, s in enumerate(sorted(set(vs.subject.tolist())))}
+    groups = np.array([codes[s] for s in vs.subject], dtype=np.int64)
+    m = scores(vs.y, proba, len(vs.classes))
+    m["balanced_accuracy_ci95"] = bootstrap_balanced_accuracy_ci95(vs.y, proba, groups)
+    per = per_group_balanced_accuracy(vs.y, proba, groups)
+    m["per_subject_balanced_accuracy"] = {s: per[i] for s, i in codes.items()}
+    m["evaluation"] = f"leave-one-subject-out, {len(codes)} subjects, {len(vs.y)} windows, pooled"
+    m["classes"] = list(vs.classes)
     return m

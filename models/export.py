@@ -33,12 +33,28 @@ class ProbaModule(nn.Module):
         return torch.softmax(self.net(x), dim=-1)
 
 
-def export_torchscript(net: nn.Module, example: Tensor, path: Path) -> Path:
-    """Trace ``net`` (eval mode) with softmax on top and save it to ``path``; returns ``path``."""
+class ProbaModule2(nn.Module):
+    """:class:`ProbaModule` for two-input networks (``forward(x, f)``)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor, f: Tensor) -> Tensor:
+        """Probabilities ``(B, n_classes)``."""
+        return torch.softmax(self.net(x, f), dim=-1)
+
+
+def export_torchscript(net: nn.Module, example: Tensor | tuple[Tensor, Tensor], path: Path) -> Path:
+    """Trace ``net`` (eval mode) with softmax on top and save it to ``path``; returns ``path``.
+
+    ``example`` is one input batch, or a pair for two-input networks such as ``AudioFusionNet``.
+    """
     net.eval()
-    wrapped = ProbaModule(net).eval()
+    args = example if isinstance(example, tuple) else (example,)
+    wrapped = (ProbaModule2(net) if len(args) == 2 else ProbaModule(net)).eval()
     with torch.no_grad():
-        traced = torch.jit.trace(wrapped, (example,), check_trace=False)  # type: ignore[no-untyped-call]
+        traced = torch.jit.trace(wrapped, args, check_trace=False)  # type: ignore[no-untyped-call]
     path.parent.mkdir(parents=True, exist_ok=True)
     traced.save(str(path))
     return path

@@ -179,7 +179,44 @@ class MLPClassifier(nn.Module, _Params):
         return mlp_logits(x, self.layers, self.dropout, self.training)
 
 
-NETWORKS: dict[str, type[nn.Module]] = {"tcn": TCNClassifier, "gru": GRUClassifier, "mlp": MLPClassifier}
+class AudioFusionNet(nn.Module, _Params):
+    """Speech emotion from two views of the same LLD stream, fused late with equal weights.
+
+    ``forward(x, f)`` takes the TCN input ``x`` ``(B, C, T)`` and the clip's speaker-normalised
+    functionals ``f`` ``(B, F)`` (multinomial logistic regression, with its standardisation folded
+    into the ``f_mean`` / ``f_scale`` buffers) and returns ``log(0.5 * (p_tcn + p_logreg))``, so a
+    softmax on top gives the mean of the two probability vectors exactly.
+    """
+
+    def __init__(self, n_functionals: int, n_classes: int, tcn: dict[str, Any]) -> None:
+        super().__init__()
+        self._params = {"n_functionals": n_functionals, "n_classes": n_classes, "tcn": dict(tcn)}
+        self.tcn = TCNClassifier(**{**tcn, "n_classes": n_classes})
+        self.linear = nn.Linear(n_functionals, n_classes)
+        self.register_buffer("f_mean", torch.zeros(n_functionals))
+        self.register_buffer("f_scale", torch.ones(n_functionals))
+
+    def set_logreg(self, mean: Any, scale: Any, coef: Any, intercept: Any) -> None:
+        """Copy a fitted ``StandardScaler`` + multinomial ``LogisticRegression`` into the functionals head."""
+        with torch.no_grad():
+            self.f_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+            self.f_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
+            self.linear.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+            self.linear.bias.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+
+    def forward(self, x: Tensor, f: Tensor) -> Tensor:
+        """``(B, C, T)``, ``(B, F)`` -> log of the mean class probabilities ``(B, n_classes)``."""
+        p_tcn = torch.softmax(self.tcn(x), dim=-1)
+        p_lr = torch.softmax(self.linear((f - self.f_mean) / self.f_scale), dim=-1)
+        return torch.log(0.5 * (p_tcn + p_lr))
+
+
+NETWORKS: dict[str, type[nn.Module]] = {
+    "tcn": TCNClassifier,
+    "gru": GRUClassifier,
+    "mlp": MLPClassifier,
+    "audio_fusion": AudioFusionNet,
+}
 
 
 def build_network(kind: str, params: dict[str, Any]) -> nn.Module:

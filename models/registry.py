@@ -80,17 +80,22 @@ class LoadedModel:
 
         return preprocess_calibrate(state, windows)
 
-    def predict_proba(self, x: NDArray[np.floating]) -> NDArray[np.float64]:
-        """Class probabilities for a batch, shape ``(B, len(classes))``."""
+    def predict_proba(self, x: NDArray[np.floating] | tuple[NDArray[np.floating], ...]) -> NDArray[np.float64]:
+        """Class probabilities for a batch, shape ``(B, len(classes))``.
+
+        ``x`` is one array, or for the two-input audio model the pair ``(lld (B, C, T), functionals (B, F))``
+        (``card["input"]["kind"] == "lld+functionals"``).
+        """
         import torch
 
-        arr = np.asarray(x, dtype=np.float32)
+        parts = x if isinstance(x, tuple) else (x,)
+        arrs = [np.asarray(p, dtype=np.float32) for p in parts]
         if self._module is None:
             from pipeline.emfacs import emfacs_proba
 
-            return emfacs_proba(arr)
+            return emfacs_proba(arrs[0])
         with torch.no_grad():
-            out = self._module(torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(arr))))
+            out = self._module(*(torch.nan_to_num(torch.from_numpy(np.ascontiguousarray(a))) for a in arrs))
         return np.asarray(out.numpy(), dtype=np.float64)
 
 

@@ -22,7 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated subset of {','.join(TARGETS)} (default: all). Stress tasks: "
         "leave-one-subject-out over the 27 labelled Stress-Predict subjects with the default "
         "model, the alternatives and the logreg/gboost baselines; audio: leave-one-actor-out "
-        "on RAVDESS; eeg: SYNTHETIC held-out subjects",
+        "on RAVDESS; eeg: SYNTHETIC held-out subjects. Also video_learned: leave-one-subject-out of the "
+        "learned AU model on YOUR labelled OpenFace clips (needs --video-labels; writes the card in --artifacts)",
+    )
+    parser.add_argument(
+        "--video-labels",
+        type=Path,
+        default=None,
+        help="video_learned: CSV with columns openface_csv,subject,label (one labelled OpenFace CSV per row)",
     )
     parser.add_argument(
         "--models",
@@ -94,6 +101,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             details[t] = _audio(args, data_dir, art, acc)
         elif t == "eeg":
             details[t] = _eeg(args, art, acc)
+        elif t == "video_learned":
+            if args.video_labels is None:
+                log.error("video_learned needs --video-labels labels.csv (columns openface_csv,subject,label)")
+                return 2
+            _video_learned(args, art)
         else:
             log.error("unknown target %s", t)
             return 2
@@ -233,7 +245,7 @@ def _print_per_subject(models: dict[str, Any]) -> None:
 
 
 def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, Any]) -> dict[str, Any]:
-    from models.evaluation import evaluate_audio
+    from models.evaluation import AUDIO_DEFAULT, evaluate_audio
     from models.metrics import format_confusion, format_table
 
     res = evaluate_audio(data_dir, _ints(args.actors), args.seed, epochs=args.epochs)
@@ -245,15 +257,16 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
         "\nuar_ci95: actor-bootstrap 95% interval. "
         "tcn_plus_*: equal-weight mean of the TCN's and that logreg's probabilities."
     )
-    d = models["tcn_lld_speaker_norm"]
-    print("\nconfusion (tcn_lld_speaker_norm):\n" + format_confusion(d["confusion"], res["classes"]))
+    print(f"committed model (ravdess_emotion): {AUDIO_DEFAULT}")
+    d = models[AUDIO_DEFAULT]
+    print(f"\nconfusion ({AUDIO_DEFAULT}):\n" + format_confusion(d["confusion"], res["classes"]))
     acc["ravdess"] = {
-        **acc.get("ravdess", {}),
         "uar": d["uar"],
         "uar_ci95": d["uar_ci95"],
         "macro_f1": d["macro_f1"],
-        "fused_tcn_logreg_uar": models["tcn_plus_logreg_speaker_norm"]["uar"],
-        "fused_tcn_pipeline_functionals_uar": models["tcn_plus_logreg_pipeline_speaker_norm"]["uar"],
+        "model": AUDIO_DEFAULT,
+        "tcn_alone_uar": models["tcn_lld_speaker_norm"]["uar"],
+        "fused_tcn_opensmile_functionals_uar": models["tcn_plus_logreg_speaker_norm"]["uar"],
         "baseline_uar": models["logreg_functionals_speaker_norm"]["uar"],
         "baseline_uar_no_speaker_norm": models["logreg_functionals"]["uar"],
         "n_actors": len(res["actors"]),
@@ -273,6 +286,26 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
         },
     )
     return res
+
+
+def _video_learned(args: argparse.Namespace, art: Path) -> None:
+    """LOSO of the learned AU model on the user's data; metrics go into its card, not accuracy.json."""
+    from models.build import VIDEO_LEARNED_NAME
+    from models.evaluation import evaluate_video_learned
+    from models.export import update_card
+    from models.metrics import format_confusion
+
+    m = evaluate_video_learned(args.video_labels, args.seed)
+    lo, hi = m["balanced_accuracy_ci95"]
+    print(f"\n## video_learned: {m['evaluation']}\n")
+    print(f"balanced accuracy {m['balanced_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}), macro-F1 {m['macro_f1']:.3f}")
+    print("\nconfusion (rows = truth):\n" + format_confusion(m["confusion"], m["classes"]))
+    card = art / f"{VIDEO_LEARNED_NAME}.json"
+    if card.is_file():
+        update_card(card, metrics=m)
+        print(f"metrics written to {card}")
+    else:
+        log.warning("no card %s (run emopipe train --only video_learned --out %s first)", card, art)
 
 
 def _eeg(args: argparse.Namespace, art: Path, acc: dict[str, Any]) -> dict[str, Any]:

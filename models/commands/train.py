@@ -9,6 +9,8 @@ from typing import Any
 
 HELP = "train the emotion models on the real data sets"
 TARGETS = ("stress_binary", "phase", "audio", "video", "eeg")
+#: not in the default set: needs the user's labelled face data (--video-labels)
+EXTRA_TARGETS = ("video_learned",)
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(TARGETS),
         help=f"comma-separated subset of {','.join(TARGETS)} (default: all). stress_binary/phase: "
         "Stress-Predict E4 windows (60 s, 5 s hop from pipeline.stream); audio: RAVDESS "
-        "eGeMAPS LLDs; video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data",
+        "eGeMAPS LLDs; video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data. "
+        "Also video_learned: an MLP on YOUR labelled OpenFace clips (needs --video-labels; see models/video.py)",
+    )
+    parser.add_argument(
+        "--video-labels",
+        type=Path,
+        default=None,
+        help="video_learned: CSV with columns openface_csv,subject,label (one labelled OpenFace CSV per row)",
     )
     parser.add_argument(
         "--out",
@@ -77,8 +86,13 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             p = build.train_eeg(out, args.seed)
         elif t == "video":
             p = build.write_emfacs_card(out)
+        elif t == "video_learned":
+            if args.video_labels is None:
+                log.error("video_learned needs --video-labels labels.csv (columns openface_csv,subject,label)")
+                return 2
+            p = build.train_video_learned(args.video_labels, out, args.seed)
         else:
-            log.error("unknown target %s (choose from %s)", t, ",".join(TARGETS))
+            log.error("unknown target %s (choose from %s)", t, ",".join(TARGETS + EXTRA_TARGETS))
             return 2
         print(f"{t}: {p}")
     return 0

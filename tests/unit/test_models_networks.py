@@ -71,3 +71,27 @@ def test_fit_is_seeded_and_learns_a_separable_problem():
     np.testing.assert_array_equal(p1, p2)
     assert np.mean(p1.argmax(1) == y) > 0.9
     np.testing.assert_allclose(p1.sum(1), 1.0, rtol=1e-6)
+
+
+def test_audio_fusion_is_the_mean_of_tcn_and_sklearn_logreg_probabilities():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from models.export import ProbaModule2
+    from models.networks import AudioFusionNet
+
+    rng = np.random.default_rng(0)
+    f_train = rng.normal(size=(120, 6)) * 3 + 1
+    y_train = rng.integers(0, 3, 120)
+    lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)).fit(f_train, y_train)
+    net = AudioFusionNet(6, 3, {"in_channels": 4, "hidden": 8, "levels": 2, "kernel_size": 3, "dropout": 0.0})
+    net.set_logreg(lr[0].mean_, lr[0].scale_, lr[-1].coef_, lr[-1].intercept_)
+    net.eval()
+    x = torch.from_numpy(rng.normal(size=(5, 4, 32)).astype(np.float32))
+    f = rng.normal(size=(5, 6)) * 3 + 1
+    with torch.no_grad():
+        got = ProbaModule2(net)(x, torch.from_numpy(f.astype(np.float32))).numpy()
+        p_tcn = torch.softmax(net.tcn(x), dim=-1).numpy()
+    expect = 0.5 * (p_tcn + lr.predict_proba(f))
+    np.testing.assert_allclose(got, expect, rtol=1e-4, atol=1e-5)

@@ -30,9 +30,12 @@ NET_TASKS = [
 ]
 
 
-def _example(card: dict, b: int, rng: np.random.Generator) -> np.ndarray:
-    shape = [b if s == "B" else int(s) for s in card["input"]["shape"]]
-    return rng.normal(size=shape).astype(np.float32)
+def _example(card: dict, b: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Random input batch: one array, or (lld, functionals) for the two-input audio model."""
+    keys = ("shape", "functionals_shape") if card["input"]["kind"] == "lld+functionals" else ("shape",)
+    return tuple(
+        rng.normal(size=[b if s == "B" else int(s) for s in card["input"][k]]).astype(np.float32) for k in keys
+    )
 
 
 def test_every_default_has_a_complete_card():
@@ -58,12 +61,12 @@ def test_torchscript_matches_eager_network(task):
     eager.load_state_dict({k.removeprefix("net."): v for k, v in traced_sd.items()})
     x = _example(card, 7, np.random.default_rng(0))
     with torch.no_grad():
-        expect = torch.softmax(eager(torch.from_numpy(x)), dim=-1).numpy()
-    got = m.predict_proba(x)
+        expect = torch.softmax(eager(*(torch.from_numpy(a) for a in x)), dim=-1).numpy()
+    got = m.predict_proba(x if len(x) > 1 else x[0])
     np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-6)
     assert got.shape == (7, len(card["classes"]))
     # batched == one by one
-    single = np.concatenate([m.predict_proba(x[i : i + 1]) for i in range(len(x))])
+    single = np.concatenate([m.predict_proba(tuple(a[i : i + 1] for a in x)) for i in range(7)])
     np.testing.assert_allclose(got, single, rtol=1e-5, atol=1e-6)
 
 
