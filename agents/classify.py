@@ -192,6 +192,4 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
             for ev in classify_batch(model, pending):
                 ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
                 sent.append(await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev)))
-            for fut in sent:  # states move on only once the events are acknowledged (at-least-once, no loss)
-                await fut
-            await staged.flush(app.producer)
+            await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged

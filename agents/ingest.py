@@ -88,6 +88,4 @@ def register_ingest(emo: Any) -> None:
                     staged.set(key, IngestState(cursor, (msg.topic, msg.partition), msg.offset), event)
                 except Exception as exc:  # keep the worker alive, lose nothing
                     await reject(topics, STEP_ID, event, exc)
-            for fut in sent:  # at-least-once without loss: state moves on only once outputs are acknowledged
-                await fut
-            await staged.flush(app.producer)
+            await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged

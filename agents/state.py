@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import weakref
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import faust
@@ -82,13 +83,18 @@ class BatchStates:
         self._values[key] = value
         self._events[key] = event
 
-    async def flush(self, producer: Any) -> None:
-        """Write the staged states to the table and wait until their changelog records are delivered.
+    async def flush(self, producer: Any, outputs: Iterable[Awaitable[Any]] = ()) -> None:
+        """Wait for the batch's ``outputs`` to be acknowledged, then write the staged states to the
+        table and wait until their changelog records are delivered.
 
-        Offsets of the batch are committed only after this returns (Faust acks a batch when the
-        stage's loop body is done), so a crash can never leave committed offsets ahead of the
-        durable state: the restored state is always at or after the committed position.
+        ``outputs`` are the delivery futures of what the batch sent downstream: a state moves on only
+        once the outputs that reflect it are durable (at-least-once without loss). Offsets of the
+        batch are committed only after this returns (Faust acks a batch when the stage's loop body
+        is done), so a crash can never leave committed offsets ahead of the durable state: the
+        restored state is always at or after the committed position.
         """
+        for fut in outputs:
+            await fut
         for key, value in self._values.items():
             self.table.set(key, value, event=self._events[key])
         self._values.clear()

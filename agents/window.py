@@ -78,6 +78,4 @@ def register_window(emo: Any) -> None:
                     staged.set(key, state, event)
                 except Exception as exc:  # keep the worker alive, lose nothing
                     await reject(topics, STEP_ID, event, exc)
-            for fut in sent:  # state moves on only once the batch's outputs are acknowledged
-                await fut
-            await staged.flush(app.producer)
+            await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged
