@@ -23,7 +23,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 import warnings
@@ -37,6 +36,7 @@ from scipy import signal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from pipeline.filters import design_sos  # noqa: E402
 from pipeline.sources.openface import parse_openface_csv  # noqa: E402
@@ -137,7 +137,7 @@ def main() -> int:
     ap.add_argument(
         "--minutes", type=int, default=20, help="minutes of each recording (default 20; ecg/resp/eeg max 5)"
     )
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dsp.json")
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "dsp.json")
     args = ap.parse_args()
     results: dict[str, dict[str, object]] = {}
     for mod, (fs, x, source, chans) in recordings(Settings().data_dir, args.minutes).items():
@@ -165,27 +165,20 @@ def main() -> int:
         "load_avg_1min_at_end": os.getloadavg()[0],
         "window": "default_config per modality",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    write_results({"meta": meta, "results": results}, args.out, indent=2)
     _append_benchmarks(results, os.getloadavg()[0])
     return 0
 
 
 def _append_benchmarks(results: dict[str, dict[str, object]], load: float) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    if not path.exists():
-        path.write_text("| date | benchmark | figures | command |\n|---|---|---|---|\n")
     figs = "; ".join(
         f"{m}: stream {r['stream_samples_per_s']:.3g}/s (x{r['realtime_x']:.0f} real time), "
         f"nk {'n/a' if r['neurokit_samples_per_s'] is None else format(r['neurokit_samples_per_s'], '.3g')}/s, "
         f"numpy {r['numpy_bound_samples_per_s']:.3g}/s"
         for m, r in results.items()
     )
-    cmd = "`nice .venv/bin/python bench/dsp.py`"
     bench = f"dsp (samples/s/core; eeg synthetic; load avg {load:.1f} on {os.cpu_count()} cores)"
-    row = f"| {dt.date.today().isoformat()} | {bench} | {figs} | {cmd} |\n"
-    with path.open("a") as fh:
-        fh.write(row)
+    append_row(bench, figs, "nice .venv/bin/python bench/dsp.py")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from agents.offline import offline_windows  # noqa: E402
 from agents.producer import ChunkProducer, publish  # noqa: E402
 from agents.sources import read_e4_session  # noqa: E402
 from agents.topics import ensure_topics  # noqa: E402
+from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from pipeline.sources.e4 import e4_session_chunks  # noqa: E402
 
@@ -152,17 +153,15 @@ def main() -> None:
         results["max_realtime_subjects_per_worker"] = int(signal_s / wall_s)
     finally:
         subprocess.run(["bash", str(ROOT / "deploy/services.sh"), "down"], env=env, check=False)
-    out = ROOT / "bench" / "results" / "e2e.json"
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(results, RESULTS_DIR / "e2e.json")
     cmd = ".venv/bin/python bench/e2e.py " + " ".join(sys.argv[1:])
     lat, cap = results["latency_ms"], results["capacity"]
-    row = (f"| {time.strftime('%Y-%m-%d')} | e2e (1 worker, all stages, real E4) | window close -> Redis p50 "
+    figs = (f"window close -> Redis p50 "
            f"{lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms ({results['latency_setup']}); capacity "
            f"{cap['signal_s_per_wall_s']} signal-s per wall-s = {results['max_realtime_subjects_per_worker']} "
            f"real-time E4 subjects per worker ({cap['subjects']} subjects x {cap['minutes_each']:g} min backlog, "
-           f"{cap['wall_s_after_ready']} s) | `{cmd.strip()}` |\n")  # fmt: skip
-    with (ROOT / "BENCHMARKS.md").open("a") as f:
-        f.write(row)
+           f"{cap['wall_s_after_ready']} s)")  # fmt: skip
+    append_row("e2e (1 worker, all stages, real E4)", figs, cmd)
     print(json.dumps(results, indent=1))
 
 

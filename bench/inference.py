@@ -13,7 +13,6 @@ and appends a row to BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from models.export import ARTIFACTS_DIR  # noqa: E402
 from models.registry import DEFAULTS, load_default  # noqa: E402
 
@@ -71,9 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     res = {t: bench_task(t, args.repeats) for t in DEFAULTS if (ARTIFACTS_DIR / DEFAULTS[t]).is_file()}
     res["_env"] = {"load_avg": os.getloadavg(), "cpus": os.cpu_count(), "torch_threads": 1}
-    out = ROOT / "bench" / "results" / "inference.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
+    write_results(res, RESULTS_DIR / "inference.json")
     figs = "; ".join(
         f"{t}: {v['batch1_ms']:.2f} ms/win b1, {v['batch64_ms_per_window']:.3f} ms/win b64"
         + (f", prepare {v['prepare_ms']:.2f} ms" if "prepare_ms" in v else "")
@@ -82,11 +80,7 @@ def main() -> None:
         if not t.startswith("_")
     )
     figs += f" (load avg {res['_env']['load_avg'][0]:.1f}, 2 cores)"
-    bm = ROOT / "BENCHMARKS.md"
-    if not bm.is_file():
-        bm.write_text("| date | benchmark | figures | command |\n|---|---|---|---|\n")
-    with bm.open("a") as fh:
-        fh.write(f"| {dt.date.today().isoformat()} | model inference | {figs} | `{COMMAND}` |\n")
+    append_row("model inference", figs, COMMAND)
     print(json.dumps(res, indent=1))
 
 

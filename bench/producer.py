@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents.producer import ChunkProducer  # noqa: E402
+from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from pipeline.codec import encode  # noqa: E402
 from pipeline.contract import SensorChunk  # noqa: E402
@@ -145,16 +146,10 @@ def main() -> int:
         "runs": runs,
     }
     name = "producer" if args.compression == "gzip" else f"producer-{args.compression}"
-    out = ROOT / "bench" / "results" / f"{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_results(result, RESULTS_DIR / f"{name}.json", indent=2)
     text = "; ".join(figures(r, r["chunk_s"]) for r in runs)
     text += f" ({args.compression}, {args.subject} real E4, best of {args.repeats})"
-    bm = ROOT / "BENCHMARKS.md"
-    if not bm.exists():
-        bm.write_text("| date | benchmark | figures | command |\n|---|---|---|---|\n")
-    with bm.open("a") as f:
-        f.write(f"| {result['date'][:10]} | producer (kafka-python -> Kafka 4) | {text} | `{cmd}` |\n")
+    append_row("producer (kafka-python -> Kafka 4)", text, cmd, date=result["date"][:10])
     print(json.dumps(result, indent=2))
     return 0
 

@@ -13,7 +13,6 @@ Writes bench/results/stress_missing_modalities.json and appends a row to BENCHMA
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import sys
 import warnings
@@ -25,6 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from models import defaults  # noqa: E402
 from models import stress as st  # noqa: E402
@@ -61,18 +61,14 @@ def main() -> None:
         f"missing_{k}": scores(np.concatenate(y), np.concatenate(p), 2)["balanced_accuracy"]
         for k, (y, p) in out.items()
     }
-    path = ROOT / "bench" / "results" / "stress_missing_modalities.json"
-    path.write_text(json.dumps(res, indent=1) + "\n")
+    write_results(res, RESULTS_DIR / "stress_missing_modalities.json")
     c = defaults.STRESS_DEFAULT
     figs = "; ".join(f"{k.removeprefix('missing_').upper()} missing {v:.3f}" for k, v in res.items())
     figs = figs.replace("NONE missing", "none missing")
-    row = (
-        f"| {dt.date.today().isoformat()} | stress model {c.name} {dict(c.params)}, one modality missing "
-        f"(9 grouped folds, 27 subjects, balanced acc.) | {figs} "
-        "| `.venv/bin/python bench/stress_missing_modalities.py` |\n"
+    bench = (
+        f"stress model {c.name} {dict(c.params)}, one modality missing (9 grouped folds, 27 subjects, balanced acc.)"
     )
-    with (ROOT / "BENCHMARKS.md").open("a") as fh:
-        fh.write(row)
+    append_row(bench, figs, ".venv/bin/python bench/stress_missing_modalities.py")
     print(json.dumps(res, indent=1))
 
 
