@@ -312,7 +312,7 @@ def train_video_learned(labels_csv: Path, out_dir: Path, seed: int = 0) -> Path:
     t0 = time.perf_counter()
     net = vd.fit_video_mlp(vs.x, vs.y, len(vs.classes), seed)
     train_s = time.perf_counter() - t0
-    export_torchscript(net, torch.zeros(2, vs.x.shape[1]), out_dir / f"{VIDEO_LEARNED_NAME}.pt")  # type: ignore[arg-type]
+    export_torchscript(net, torch.zeros(2, vs.x.shape[1]), out_dir / f"{VIDEO_LEARNED_NAME}.pt")
     card = {
         "name": VIDEO_LEARNED_NAME,
         "version": MODEL_VERSION,
@@ -334,7 +334,7 @@ def train_video_learned(labels_csv: Path, out_dir: Path, seed: int = 0) -> Path:
         },
         "normalisation": "training-set standardisation, folded into the first layer (no per-subject baseline)",
         "output": f"class probabilities (B, {len(vs.classes)}), softmax applied",
-        "architecture": {"kind": "mlp", "params": net.get_params()},  # type: ignore[attr-defined]
+        "architecture": {"kind": "mlp", "params": net.get_params()},
         "fit": asdict(defaults.VIDEO_FIT) | {"seed": seed},
         "training_data": {
             "labels_csv": str(Path(labels_csv).resolve()),

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.exceptions import DataNotFoundError, ModelError
+from models.networks import MLPClassifier
 
 #: the live path's video window and hop (pipeline.stream.default_config for video_features)
 WINDOW_S = 5.0
@@ -140,7 +141,7 @@ def load_video_set(clips: Sequence[LabelledClip]) -> VideoSet:
     return VideoSet(x, np.asarray(ys, np.int64), np.asarray(subs), names, classes)
 
 
-def fit_video_mlp(x: NDArray[np.float32], y: NDArray[np.int64], n_classes: int, seed: int = 0) -> object:
+def fit_video_mlp(x: NDArray[np.float32], y: NDArray[np.int64], n_classes: int, seed: int = 0) -> MLPClassifier:
     """MLP on standardised window features; the standardisation is folded into the first layer.
 
     Returns an ``MLPClassifier`` that takes the raw ``video_features`` vector ``(B, F)``.
@@ -150,7 +151,6 @@ def fit_video_mlp(x: NDArray[np.float32], y: NDArray[np.int64], n_classes: int, 
     import torch
 
     from models import defaults
-    from models.networks import MLPClassifier
     from models.training import fit
 
     mean = x.mean(axis=0)
@@ -177,5 +177,5 @@ def loso_video(vs: VideoSet, seed: int = 0) -> NDArray[np.float64]:
     for s in subjects:
         te = vs.subject == s
         net = fit_video_mlp(vs.x[~te], vs.y[~te], len(vs.classes), seed)
-        proba[te] = predict_proba(net, vs.x[te])  # type: ignore[arg-type]
+        proba[te] = predict_proba(net, vs.x[te])
     return proba

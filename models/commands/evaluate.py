@@ -9,6 +9,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from models.commands._common import add_data_arguments, cache_dir_of, int_list, video_labels_given
+
 HELP = "leave-one-subject-out evaluation; writes model cards"
 TARGETS = ("stress_binary", "phase", "audio", "eeg")
 log = logging.getLogger(__name__)
@@ -26,12 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "learned AU model on YOUR labelled OpenFace clips (needs --video-labels; writes the card in --artifacts)",
     )
     parser.add_argument(
-        "--video-labels",
-        type=Path,
-        default=None,
-        help="video_learned: CSV with columns openface_csv,subject,label (one labelled OpenFace CSV per row)",
-    )
-    parser.add_argument(
         "--models",
         default="all",
         choices=["all", "default"],
@@ -44,11 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results", type=Path, default=None, help="accuracy JSON to write (default: bench/results/accuracy.json)"
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="real data folder (default: settings.data_dir)")
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="window/feature cache (default <repo>/.run/cache; 'none' disables)"
-    )
-    parser.add_argument("--subjects", default=None, help="comma-separated subject numbers (default: all 27)")
     parser.add_argument("--actors", default=None, help="comma-separated RAVDESS actors as test folds (default: all)")
     parser.add_argument(
         "--max-cut-s",
@@ -62,30 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5,
         help="leak check: independent draws of the cut lengths, each scored by the same fold models (default 5)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed for training and cut lengths (default 0)")
     parser.add_argument(
         "--folds",
         type=int,
         default=0,
         help="stress: 0 = leave-one-subject-out (default); K > 0 = K subject-grouped folds (cheaper)",
     )
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help="override the epochs of every network (smoke tests only; cards record it)",
-    )
-
-
-def _ints(s: str | None) -> list[int] | None:
-    return [int(v) for v in s.split(",")] if s else None
+    add_data_arguments(parser, "override the epochs of every network (smoke tests only; cards record it)")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
     """Evaluate the selected targets, print tables, update cards and the accuracy JSON."""
     import torch
 
-    from models.commands.train import cache_dir_of
     from models.export import ARTIFACTS_DIR
 
     torch.set_num_threads(1)
@@ -102,8 +82,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         elif t == "eeg":
             details[t] = _eeg(args, art, acc)
         elif t == "video_learned":
-            if args.video_labels is None:
-                log.error("video_learned needs --video-labels labels.csv (columns openface_csv,subject,label)")
+            if not video_labels_given(args):
                 return 2
             _video_learned(args, art)
         else:
@@ -152,7 +131,7 @@ def _stress(
         data_dir,
         cache,
         cands,
-        _ints(args.subjects),
+        int_list(args.subjects),
         args.seed,
         args.max_cut_s,
         n_folds=args.folds,
@@ -248,7 +227,7 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
     from models.evaluation import AUDIO_DEFAULT, evaluate_audio
     from models.metrics import format_confusion, format_table
 
-    res = evaluate_audio(data_dir, _ints(args.actors), args.seed, epochs=args.epochs)
+    res = evaluate_audio(data_dir, int_list(args.actors), args.seed, epochs=args.epochs)
     models = res["models"]
     print(f"\n## RAVDESS: leave-one-actor-out, {len(res['actors'])} folds (UAR = balanced accuracy)\n")
     rows = {k: {**v, "uar_ci95_lo": v["uar_ci95"][0], "uar_ci95_hi": v["uar_ci95"][1]} for k, v in models.items()}

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from models.commands._common import add_data_arguments, cache_dir_of, int_list, video_labels_given
+
 HELP = "train the emotion models on the real data sets"
 TARGETS = ("stress_binary", "phase", "audio", "video", "eeg")
 #: not in the default set: needs the user's labelled face data (--video-labels)
@@ -25,44 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Also video_learned: an MLP on YOUR labelled OpenFace clips (needs --video-labels; see models/video.py)",
     )
     parser.add_argument(
-        "--video-labels",
-        type=Path,
-        default=None,
-        help="video_learned: CSV with columns openface_csv,subject,label (one labelled OpenFace CSV per row)",
-    )
-    parser.add_argument(
         "--out",
         type=Path,
         default=None,
         help="output folder for .pt and card .json (default: models/artifacts in the repo)",
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="real data folder (default: settings.data_dir)")
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="cache of computed windows/features, keyed by FEATURE_VERSION "
-        "(default: <repo>/.run/cache; 'none' disables)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help="override the epochs of the stress and audio networks (smoke tests only)",
-    )
-    parser.add_argument(
-        "--subjects", default=None, help="comma-separated Stress-Predict subject numbers (default: all 27 labelled)"
-    )
-
-
-def cache_dir_of(args: argparse.Namespace) -> Path | None:
-    """Resolve ``--cache-dir``."""
-    from models.export import ARTIFACTS_DIR
-
-    if args.cache_dir is None:
-        return ARTIFACTS_DIR.parent.parent / ".run" / "cache"
-    return None if str(args.cache_dir) == "none" else Path(args.cache_dir)
+    add_data_arguments(parser, "override the epochs of the stress and audio networks (smoke tests only)")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -75,7 +45,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     torch.set_num_threads(1)
     data_dir = Path(args.data_dir or settings.data_dir)
     out = Path(args.out or ARTIFACTS_DIR)
-    subjects = [int(s) for s in args.subjects.split(",")] if args.subjects else None
+    subjects = int_list(args.subjects)
     only = [t.strip() for t in args.only.split(",") if t.strip()]
     for t in only:
         if t in ("stress_binary", "phase"):
@@ -87,8 +57,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         elif t == "video":
             p = build.write_emfacs_card(out)
         elif t == "video_learned":
-            if args.video_labels is None:
-                log.error("video_learned needs --video-labels labels.csv (columns openface_csv,subject,label)")
+            if not video_labels_given(args):
                 return 2
             p = build.train_video_learned(args.video_labels, out, args.seed)
         else:
