@@ -1,7 +1,7 @@
 """The live stages without Kafka: the offline reference of the streaming path.
 
 :func:`offline_events` pushes chunks through exactly the functions the agents call
-(:func:`agents.window.window_step`, :func:`agents.classify.subject_step`,
+(:func:`pipeline.steps.window_step`, :func:`pipeline.steps.subject_step`,
 :func:`agents.classify.classify_batch`), in one process, with no broker. Integration tests compare
 the events a real worker writes to Redis with these; ``emopipe evaluate`` style offline scoring of a
 recording can use it too.
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agents.classify import DEFAULT_GRACE_S, DEFAULT_STALE_S, Pending, classify_batch, subject_step
-from agents.window import window_step
+from agents.classify import classify_batch
 from pipeline.contract import SensorChunk
 from pipeline.events import EmotionEvent
 from pipeline.records import WindowRecord
+from pipeline.steps import DEFAULT_GRACE_S, DEFAULT_STALE_S, Pending, subject_step, window_step
 
 
 def offline_windows(chunks: Iterable[SensorChunk]) -> list[WindowRecord]:

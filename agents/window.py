@@ -3,7 +3,8 @@
 Reads ``valid.<modality>``; each stream (subject, session, device, modality) has a
 :class:`pipeline.stream.StreamState` (filter ``zi``, sample buffers, window cursor) kept in a
 changelog-backed table, so a restarted or rebalanced worker continues the stream exactly where the
-previous owner stopped. Completed windows go to ``windows`` keyed by subject.
+previous owner stopped. Completed windows go to ``windows`` keyed by subject. The step itself is
+:func:`pipeline.steps.window_step`.
 """
 
 from __future__ import annotations
@@ -16,42 +17,14 @@ from agents.dlq import reject
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk
-from pipeline.contract import SensorChunk
-from pipeline.exceptions import SignalError
 from pipeline.records import WindowRecord, encode_window_record
-from pipeline.stream import StreamConfig, StreamState, default_config, stream_init, stream_step
+from pipeline.steps import window_step
 
 logger = logging.getLogger(__name__)
 
 STEP_ID = "window"
 BATCH_MAX = 256
 BATCH_WITHIN_S = 0.02
-
-
-#: nominal rate (Hz) onto which irregular feature streams (per-frame timestamps, no fs_hz) are put
-IRREGULAR_RATE_HZ = {"video_features": 30.0, "audio_features": 100.0}
-
-
-def stream_config_for(chunk: SensorChunk) -> StreamConfig:
-    """Default stream configuration for the stream a chunk belongs to (rate, units, channel names).
-
-    Irregular streams (``fs_hz`` None, per-frame ``timestamps_ns``) are sampled onto a nominal
-    clock of :data:`IRREGULAR_RATE_HZ` (each sample holds the latest frame; see pipeline.stream).
-    """
-    fs_hz = chunk.fs_hz if chunk.fs_hz is not None else IRREGULAR_RATE_HZ.get(chunk.modality)
-    if fs_hz is None:
-        msg = f"stream {chunk.stream_key}: irregular {chunk.modality} stream has no nominal rate to window it on"
-        raise SignalError(msg)
-    units = chunk.units[0] if chunk.units else None
-    return default_config(chunk.modality, fs_hz, units=units, channels=tuple(chunk.channels))
-
-
-def window_step(state: StreamState | None, chunk: SensorChunk) -> tuple[StreamState, list[Any]]:
-    """Advance a stream by one chunk (initialising it on its first chunk); return state and windows."""
-    if state is None:
-        state = stream_init(stream_config_for(chunk))
-    ts = chunk.timestamps_ns if chunk.fs_hz is None else None
-    return stream_step(state, chunk.t0_ns, chunk.samples, chunk.seq, timestamps_ns=ts)
 
 
 def register_window(emo: Any) -> None:

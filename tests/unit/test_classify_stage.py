@@ -7,10 +7,11 @@ import pickle
 import numpy as np
 import pytest
 
-from agents.classify import classify_batch, subject_step, subject_watermark_ns
+from agents.classify import classify_batch
 from models.preprocess import PreprocessSpec, preprocess_init, preprocess_step
 from pipeline.events import encode_event
 from pipeline.records import WindowRecord, decode_window_record, encode_window_record
+from pipeline.steps import subject_step, subject_watermark_ns
 from pipeline.stream import Window
 
 S = 10**9

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from agents.sources import egemaps_chunks
-from agents.window import window_step
 from pipeline.contract import SensorChunk, validate_chunk
+from pipeline.steps import window_step
 
 T0 = 1_600_000_000_000_000_000
 
