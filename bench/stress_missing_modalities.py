@@ -44,7 +44,7 @@ def main() -> None:
     data = {s: st.subject_arrays(windows[s], labels[s], spec) for s in subs}
     groups = modality_groups(spec.input_names)
     out: dict[str, tuple[list, list]] = {k: ([], []) for k in ["none", *groups]}
-    for test in [subs[i::9] for i in range(9)]:
+    for test in st.subject_folds(subs, 9):
         tr = st.concat([data[k] for k in subs if k not in test])
         pred, _ = st.train_candidate(defaults.STRESS_DEFAULT, tr, "stress_binary", spec)
         for s in test:

@@ -103,12 +103,13 @@ def clock_control(data: Any, cut_draws: Sequence[Any], task: str, n_folds: int =
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from models.stress import subject_folds
+
     subs = sorted(data)
-    folds = [[s] for s in subs] if n_folds <= 0 else [subs[i::n_folds] for i in range(n_folds)]
     keys = ("y", "proba", "subject")
     out: dict[str, Any] = {k: [] for k in keys} | {"cut": [{k: [] for k in keys} for _ in cut_draws]}
     t0 = time.perf_counter()
-    for test in folds:
+    for test in subject_folds(subs, n_folds):
         train = [s for s in subs if s not in test]
         x = np.vstack([session_minutes(data[s]) for s in train])
         y = np.concatenate([data[s].y[task] for s in train])

@@ -202,6 +202,12 @@ def _train_late(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progr
     return predict, nets
 
 
+def subject_folds(subjects: Sequence[int], n_folds: int = 0) -> list[list[int]]:
+    """Test folds: one per subject (``n_folds <= 0``), else ``n_folds`` groups dealt round-robin in sorted order."""
+    subs = sorted(subjects)
+    return [[s] for s in subs] if n_folds <= 0 else [subs[i::n_folds] for i in range(n_folds)]
+
+
 def loso(
     cands: Sequence[Candidate],
     data: Mapping[int, Arrays],
@@ -228,8 +234,7 @@ def loso(
     res: dict[str, dict[str, Any]] = {
         c.name: {**pooled(), "cut": [pooled() for _ in cut_draws], "train_s": 0.0} for c in cands
     }
-    subs = sorted(data)
-    folds = [[s] for s in subs] if n_folds <= 0 else [subs[i::n_folds] for i in range(n_folds)]
+    folds = subject_folds(list(data), n_folds)
     for test in tqdm(folds, desc=f"{'LOSO' if n_folds <= 0 else f'{n_folds}-fold'} {task}", disable=not progress):
         tr = concat([a for k, a in data.items() if k not in test])
         for c in cands:
