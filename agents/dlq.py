@@ -72,8 +72,11 @@ def decode_dead_letter(data: bytes) -> DeadLetter:
     return DeadLetter(**json.loads(data))
 
 
-async def reject(topics: Any, stage: str, event: Any, exc: BaseException) -> None:
+async def reject(topics: Any, stage: str, event: Any, exc: BaseException) -> Any:
     """Send a message that a stage could not process, byte for byte, with the reason to the DLQ.
+
+    Returns the delivery future: the stage waits for it with the batch's outputs, so the message's offset
+    is never committed before its dead letter is acknowledged.
 
     A :class:`~pipeline.exceptions.PipelineError` is bad data and its text is the reason; anything
     else is a bug, logged with its traceback, and the message is kept all the same.
@@ -89,4 +92,6 @@ async def reject(topics: Any, stage: str, event: Any, exc: BaseException) -> Non
         stage=stage, reason=reason, topic=msg.topic, partition=msg.partition, offset=msg.offset,
         key=event.key, value=event.value, error_type=error_type,
     )  # fmt: skip
-    await topics.dlq.send(key=event.key, value=encode_dead_letter(letter), headers={"reason": reason.encode()[:1024]})
+    return await topics.dlq.send(
+        key=event.key, value=encode_dead_letter(letter), headers={"reason": reason.encode()[:1024]}
+    )

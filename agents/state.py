@@ -83,6 +83,10 @@ class BatchStates:
         self._values[key] = value
         self._events[key] = event
 
+    def event_of(self, key: str) -> Any:
+        """The message a staged state of ``key`` belongs to (KeyError if nothing is staged for it)."""
+        return self._events[key]
+
     async def flush(self, producer: Any, outputs: Iterable[Awaitable[Any]] = ()) -> None:
         """Wait for the batch's ``outputs`` to be acknowledged, then write the staged states to the
         table and wait until their changelog records are delivered.

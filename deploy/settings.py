@@ -44,10 +44,26 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, description="Faust worker web port; 0 disables the web server")
     data_dir: Path = Field(REPO_ROOT.parent / "shared" / "data", description="real data sets")
     state_dir: Path = Field(REPO_ROOT / ".run" / "faust", description="Faust table data directory")
-    model_task: str = Field("stress_binary", description="task of the model the classify stage runs")
+    heads: str = Field(
+        "stress_binary,stress_ecg,ravdess_emotion,emfacs_video,eeg_synthetic",
+        description="comma-separated model cards (in model_dir) the classify stage runs as heads; a user-trained "
+        "video_learned card replaces emfacs_video",
+    )
+    mains_hz: Literal[50, 60] = Field(50, description="mains frequency notched out of ECG/EEG (50 or 60 Hz)")
+    grace_s: float = Field(10.0, ge=0, description="event time a head slot waits for a missing modality")
+    stale_s: float = Field(300.0, gt=0, description="event time after which a silent modality stops holding a head")
+    fusion_grace_s: float = Field(10.0, ge=0, description="event time a fused event waits for a head that lags")
+    error_policy: Literal["dead_letter", "raise"] = Field(
+        "dead_letter", description="what a stage does with a message it cannot process: dead-letter it, or raise"
+    )
     model_dir: Path = Field(REPO_ROOT / "models" / "artifacts", description="directory of model cards + artifacts")
     max_chunk_samples: int = Field(100_000, ge=1, description="largest accepted chunk (samples x channels)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        """The heads to run, in order."""
+        return tuple(h.strip() for h in self.heads.split(",") if h.strip())
 
     def topic(self, name: str) -> str:
         """Full topic name for a short name (``raw.eda``, ``dlq``, ``events``)."""

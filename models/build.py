@@ -13,6 +13,7 @@ import torch
 
 from models import defaults
 from models.export import export_torchscript, read_card, write_card
+from pipeline.features import FEATURE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ MODEL_VERSION = "1.0.0"
 STRESS_MODEL_VERSION = "1.1.0"
 #: 1.1.0 (stop 8): TCN + logistic regression on the LLD stream's functionals, equal-weight late fusion
 AUDIO_MODEL_VERSION = "1.1.0"
+
+
+#: BVP cardiac features and the ECG features that measure the same quantity (preferred when ECG is present)
+CARDIAC_SUBSTITUTES = {
+    f"BVP_{k}": f"ECG_{k}"
+    for k in ("HR_Mean", "HR_Std", "HRV_MeanNN", "HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_LF", "HRV_HF", "HRV_LFHF")
+}
 
 
 def _keep_metrics(path: Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +78,6 @@ def train_stress(
 
     from models import stress as st
     from models import stress_data as sd
-    from pipeline.features import FEATURE_VERSION
     from pipeline.stream import default_config
 
     spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
@@ -148,7 +155,6 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
     from models import audio as au
     from models.networks import AudioFusionNet, TCNClassifier
     from models.training import fit
-    from pipeline.features import FEATURE_VERSION
     from pipeline.features.audio import audio_names
 
     ds = au.load_ravdess(data_dir)
@@ -181,7 +187,9 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
         "channels": {"audio_features": [*ds.columns, "voiced"]},
         "rates_hz": {"audio_features": au.FRAME_RATE_HZ},
         "window": {
-            "window_s": au.T_STEPS * au.POOL / au.FRAME_RATE_HZ,
+            "window_s": au.LIVE_WINDOW_S,
+            "hop_s": au.LIVE_WINDOW_S,
+            "model_window_s": au.T_STEPS * au.POOL / au.FRAME_RATE_HZ,
             "pool_frames": au.POOL,
             "steps": au.T_STEPS,
             "pad": "zeros at the end; longer input centre-cropped",
@@ -248,8 +256,8 @@ def train_eeg(out_dir: Path, seed: int = 0, progress: bool = True, n_subjects: i
         "modalities": ["eeg"],
         "channels": {"eeg": list(es.EEG_CHANNELS)},
         "rates_hz": {"eeg": es.EEG_FS_HZ},
-        "window": {"window_s": es.EEG_WINDOW_S},
-        "input": {"kind": "raw", "shape": ["B", 4, n_t], "dtype": "float32"},
+        "window": {"window_s": es.EEG_WINDOW_S, "hop_s": es.EEG_WINDOW_S},
+        "input": {"kind": "raw", "shape": ["B", 4, n_t], "dtype": "float32", "feature_version": FEATURE_VERSION},
         "normalisation": "per window and channel z-score (models.eeg_synth.normalise_windows)",
         "output": "class probabilities (B, 3), softmax applied",
         "architecture": {"kind": "tcn", "params": net.get_params()},
@@ -277,8 +285,10 @@ def write_emfacs_card(out_dir: Path) -> Path:
         "synthetic": False,
         "modalities": ["video_features"],
         "channels": {"video_features": [f"{a}_r" for a in AU_ORDER]},
+        "window": {"window_s": 5.0, "hop_s": 5.0},
         "input": {
             "kind": "action_units",
+            "feature_version": FEATURE_VERSION,
             "shape": ["B", len(AU_ORDER)],
             "au_order": list(AU_ORDER),
             "units": "OpenFace AU intensity 0..5",
@@ -305,7 +315,6 @@ def train_video_learned(labels_csv: Path, out_dir: Path, seed: int = 0) -> Path:
     from dataclasses import asdict
 
     from models import video as vd
-    from pipeline.features import FEATURE_VERSION
 
     clips = vd.read_labels(labels_csv)
     vs = vd.load_video_set(clips)

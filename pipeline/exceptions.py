@@ -17,3 +17,7 @@ class ContractError(PipelineError, ValueError):
 
 class SignalError(PipelineError, ValueError):
     """A signal cannot be processed (too short, wrong rate, wrong shape)."""
+
+
+class PlanError(PipelineError, ValueError):
+    """A model card cannot run on this worker's stream configuration (clear message, raised at start)."""
