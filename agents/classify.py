@@ -17,13 +17,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from agents.exceptions import HeadError
 from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.events import EmotionEvent, encode_event
 from pipeline.heads import HeadResult, Pending, head_results
 from pipeline.records import decode_window_record
-from pipeline.steps import SubjectState, fused_event, fusion_step, head_event, subject_step
+from pipeline.steps import SubjectState, fused_event, fusion_step, head_event, subject_step, unread_for
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,13 @@ def fuse_subjects(
     for r in sorted(results, key=lambda r: (r.end_ns, r.head)):
         by_subject.setdefault(r.subject_id, []).append(r)
     for subject, rs in by_subject.items():
-        state, slots, _late = fusion_step(states[subject], rs, grace_s=fusion_grace_s)
+        before = states[subject]
+        state, slots, _late = fusion_step(before, rs, grace_s=fusion_grace_s)
         states[subject] = state
         events += [head_event(r, condition=state.condition) for r in rs]
-        events += [fused_event(slot, condition=state.condition) for slot in slots]
+        events += [
+            fused_event(slot, condition=state.condition, unread=unread_for(before, slot[0].end_ns)) for slot in slots
+        ]
     return events
 
 
@@ -75,26 +79,29 @@ class ClassifyStage(BaseStage):
 
     def states(self) -> BatchStates:
         self._pending = []
+        self._failed: list[tuple[Any, str]] = []
         return BatchStates(self.table)
 
     async def step(self, staged: BatchStates, event: Any) -> list[Out]:
         rec = decode_window_record(event.value)
         s = self.settings
+        failures: list[tuple[str, Exception]] = []
         state, ready = subject_step(
             self.heads, staged.get(rec.subject_id), rec, grace_s=s.grace_s, stale_s=s.stale_s,
-            now_ns=time.time_ns(), token=event,
+            now_ns=time.time_ns(), token=event, failures=failures,
         )  # fmt: skip
         staged.set(rec.subject_id, state, event)
         self._pending += ready
+        if failures:  # the other heads took the window; the record goes to the DLQ for the failed head(s)
+            self._failed.append((event, "; ".join(f"head {h} failed: {e!r}" for h, e in failures)))
         return []
 
     async def finish(self, staged: BatchStates, errors: ErrorPolicy) -> tuple[list[Out], list[Any]]:
         results, failed = run_heads(self.heads, self._pending)
-        dead = []
-        for event in {id(p.token): p.token for p, _ in failed}.values():
-            exc = next(e for p, e in failed if p.token is event)
-            head = next(p.head for p, _ in failed if p.token is event)
-            dead.append(await errors(STEP_ID, event, RuntimeError(f"head {head} failed: {exc!r}")))
+        reasons: dict[int, tuple[Any, list[str]]] = {id(e): (e, [r]) for e, r in self._failed}
+        for p, exc in failed:
+            reasons.setdefault(id(p.token), (p.token, []))[1].append(f"head {p.head} failed: {exc!r}")
+        dead = [await errors(STEP_ID, e, HeadError("; ".join(dict.fromkeys(rs)))) for e, rs in reasons.values()]
         subjects = {r.subject_id for r in results}
         states = {sid: staged.get(sid) for sid in subjects}
         events = fuse_subjects(states, results, fusion_grace_s=self.settings.fusion_grace_s)

@@ -118,13 +118,23 @@ def _channel_rows(spec: HeadSpec, channels: Sequence[str], want: Sequence[str]) 
 
 
 class RawHead(Head):
-    """A network on the window's filtered samples, z-scored per window and channel (the EEG model)."""
+    """A network on the window's filtered samples, z-scored per window and channel (the EEG model).
+
+    A stream at an integer multiple of the card's rate (a 256 Hz headband for a 64 Hz model) is
+    decimated by block means (the stream's causal band-pass already removed what would alias).
+    """
 
     def prepare(self, state: Any, mm: MultimodalWindow) -> tuple[Any, Any]:
         (modality,) = self.spec.modalities
         w = mm.windows[modality]
         rows = _channel_rows(self.spec, w.channels, self.card["channels"][modality])
-        x = w.samples[rows].astype(np.float32)
+        x = w.samples[rows]
+        rate = float(self.card.get("rates_hz", {}).get(modality) or w.fs_hz)
+        factor = round(w.fs_hz / rate)
+        if factor > 1 and abs(w.fs_hz / rate - factor) < 1e-9:
+            n = x.shape[1] // factor * factor
+            x = x[:, :n].reshape(x.shape[0], -1, factor).mean(axis=2)
+        x = x.astype(np.float32)
         want = tuple(self.card["input"]["shape"][1:])
         if x.shape != want:
             msg = f"head {self.spec.name}: window of shape {x.shape}, the model takes {want}"

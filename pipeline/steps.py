@@ -97,6 +97,8 @@ class SubjectState:
     synthetic: bool = False
     last_ingest_ns: int = 0
     condition: Any = None
+    #: windows of modalities no head reads, waiting for their fused event: (end_ns, modality, status)
+    unread: tuple[tuple[int, str, ModalityStatus], ...] = ()
 
     def head(self, name: str) -> HeadState | None:
         """The state of one head, or None before its first window."""
@@ -112,17 +114,34 @@ def subject_step(
     stale_s: float,
     now_ns: int,
     token: Any = None,
+    failures: list[tuple[str, Exception]] | None = None,
 ) -> tuple[SubjectState, list[Pending]]:
-    """Fold one window record into every head that reads its modality; return the slots ready for inference."""
+    """Fold one window record into every head that reads its modality; return the slots ready for inference.
+
+    A head that raises on this record keeps its previous state and the error is appended to ``failures``
+    (the stage dead-letters the record with the head's name); the other heads go on. Without ``failures``
+    the error propagates.
+    """
     state = state or SubjectState()
     head_states = dict(state.heads)
     last_ingest = max(state.last_ingest_ns, rec.ingest_ns)
     ready: list[Pending] = []
+    unread = state.unread
+    if not any(rec.window.modality in h.spec.modalities for h in heads):
+        # no head reads this modality: it still reaches the fused event, with weight 0 and the reason
+        w = rec.window
+        unread = (*unread, (w.end_ns, w.modality, ModalityStatus(True, w.quality, (*w.quality_reasons, "no_head"))))
     for head in heads:
         name = head.spec.name
         if rec.window.modality not in head.spec.modalities:
             continue
-        head_states[name], slots = head_step(head, head_states.get(name), rec, grace_s=grace_s, stale_s=stale_s)
+        try:
+            head_states[name], slots = head_step(head, head_states.get(name), rec, grace_s=grace_s, stale_s=stale_s)
+        except Exception as exc:
+            if failures is None:
+                raise
+            failures.append((name, exc))
+            continue
         ready += [
             Pending(name, rec.subject_id, rec.session_id, rec.synthetic, mm, x, last_ingest, now_ns, token)
             for mm, x in slots
@@ -133,6 +152,7 @@ def subject_step(
         session_id=rec.session_id,
         synthetic=state.synthetic or rec.synthetic,
         last_ingest_ns=last_ingest,
+        unread=unread,
     )
     return new, ready
 
@@ -172,7 +192,13 @@ def fusion_step(
         progress_ns=progress,
         n_late=f.n_late + len(late),
     )
-    return replace(state, fusion=fusion), slots, late
+    unread = tuple(u for u in state.unread if emitted is None or u[0] > emitted)
+    return replace(state, fusion=fusion, unread=unread), slots, late
+
+
+def unread_for(state: SubjectState, end_ns: int) -> dict[str, ModalityStatus]:
+    """The statuses of unread modalities' windows ending at ``end_ns`` (see :attr:`SubjectState.unread`)."""
+    return {m: st for e, m, st in state.unread if e == end_ns}
 
 
 def head_event(r: HeadResult, *, condition: str | None = None) -> EmotionEvent:
@@ -187,10 +213,18 @@ def head_event(r: HeadResult, *, condition: str | None = None) -> EmotionEvent:
     )  # fmt: skip
 
 
-def fused_event(slot: Sequence[HeadResult], *, condition: str | None = None) -> EmotionEvent:
-    """The fused event of one fusion slot (the results of every head for one window end)."""
+def fused_event(
+    slot: Sequence[HeadResult],
+    *,
+    condition: str | None = None,
+    unread: dict[str, ModalityStatus] | None = None,
+) -> EmotionEvent:
+    """The fused event of one fusion slot (the results of every head for one window end).
+
+    ``unread``: windows of modalities no head reads (reported with weight 0, reason ``no_head``).
+    """
     f = fuse([r.output() for r in slot])
-    mods: dict[str, ModalityStatus] = {}
+    mods: dict[str, ModalityStatus] = dict(unread or {})
     for r in slot:
         w = f.weights[r.head]
         for m, st in r.modalities:

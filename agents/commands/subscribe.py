@@ -41,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print each event as one JSON line")
     p.add_argument("--idle-exit-s", type=float, default=None, help="exit after this many seconds without events")
     p.add_argument("--latest", action="store_true", help="print the latest event per subject and exit")
+    p.add_argument("--kind", choices=("fused", "head", "all"), default="fused",
+                   help="fused events (one per window, default), every head's own events, or both")  # fmt: skip
 
 
 def format_event(ev: object) -> str:
@@ -49,9 +51,14 @@ def format_event(ev: object) -> str:
 
     assert isinstance(ev, EmotionEvent)
     end = time.strftime("%H:%M:%S", time.gmtime(ev.window_end_ns / 1e9))
-    probs = " ".join(f"{k}={v:.2f}" for k, v in ev.probabilities.items())
     mods = ",".join(f"{m}:{s.quality:.2f}" if s.present else f"{m}:-" for m, s in ev.modalities.items())
-    return f"{ev.subject_id:>6} {end}Z {ev.label:<14} {probs}  [{mods}] {ev.model_name}@{ev.model_version}"
+    if ev.kind == "fused" and ev.heads:
+        av = f"a={ev.arousal:+.2f} v={ev.valence:+.2f}" if ev.arousal is not None and ev.valence is not None else ""
+        heads = " ".join(f"{h}:{r.label}({r.weight:.2f})" for h, r in ev.heads.items())
+        return f"{ev.subject_id:>6} {end}Z {ev.label:<22} {av}  heads {heads}  [{mods}]"
+    probs = " ".join(f"{k}={v:.2f}" for k, v in ev.probabilities.items())
+    tag = f"{ev.head or ev.model_name}@{ev.model_version}"
+    return f"{ev.subject_id:>6} {end}Z {ev.label:<14} {probs}  [{mods}] {tag}"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     print(show(ev))
             return 0
         since_ms = None if args.since is None else parse_since_ms(args.since, now_ms=time.time_ns() // 1_000_000)
-        for ev in client.follow(args.subject, since_ms=since_ms, idle_timeout_s=args.idle_exit_s):
+        for ev in client.follow(args.subject, since_ms=since_ms, idle_timeout_s=args.idle_exit_s, kind=args.kind):
             print(show(ev), flush=True)
     except KeyboardInterrupt:
         pass
