@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.settings import REPO_ROOT, Settings
+from pipeline.text import escape_text
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def summary(events: list[Any], settings: Settings, subject: str) -> None:
     for e in events:
         labels[e.label] = labels.get(e.label, 0) + 1
     print("\n=== emopipe demo summary ===")
-    print(f"subject {subject}: {len(events)} emotion events in Redis; labels {labels}")
+    print(f"subject {escape_text(subject)}: {len(events)} emotion events in Redis; labels {labels}")
     if events:
         print(f"model {events[0].model_name}@{events[0].model_version}")
     if agree:

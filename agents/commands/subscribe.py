@@ -44,14 +44,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def format_event(ev: object) -> str:
-    """One human-readable line per event."""
+    """One human-readable line per event; every text from the event is escaped (no terminal control)."""
     from pipeline.events import EmotionEvent
+    from pipeline.text import escape_text as esc
 
     assert isinstance(ev, EmotionEvent)
     end = time.strftime("%H:%M:%S", time.gmtime(ev.window_end_ns / 1e9))
-    probs = " ".join(f"{k}={v:.2f}" for k, v in ev.probabilities.items())
-    mods = ",".join(f"{m}:{s.quality:.2f}" if s.present else f"{m}:-" for m, s in ev.modalities.items())
-    return f"{ev.subject_id:>6} {end}Z {ev.label:<14} {probs}  [{mods}] {ev.model_name}@{ev.model_version}"
+    probs = " ".join(f"{esc(k, limit=32)}={v:.2f}" for k, v in ev.probabilities.items())
+    mods = ",".join(
+        f"{esc(m, limit=32)}:{s.quality:.2f}" if s.present else f"{esc(m, limit=32)}:-"
+        for m, s in ev.modalities.items()
+    )
+    model = f"{esc(ev.model_name, limit=64)}@{esc(ev.model_version, limit=32)}"
+    return f"{esc(ev.subject_id, limit=64):>6} {end}Z {esc(ev.label, limit=32):<14} {probs}  [{mods}] {model}"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
