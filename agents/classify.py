@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from agents import metrics  # rely hook
 from agents.dlq import reject
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
@@ -38,7 +39,7 @@ def classify_batch(model: Any, pending: Sequence[Pending]) -> list[EmotionEvent]
     if not pending:
         return []
     x = np.stack([np.asarray(p.x, dtype=np.float32) for p in pending])
-    proba = model.predict_proba(x)
+    proba = metrics.timed_predict(model, x)  # rely hook (was model.predict_proba(x))
     return make_events(model, pending, proba, inference_done_ns=time.time_ns())
 
 
@@ -56,6 +57,7 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
         async for batch in stream.take_events(batch_max, within=batch_within_s):
             staged = BatchStates(states)
             pending: list[Pending] = []
+            sent = []  # rely hook: moved up from below, dead letters join the batch's outputs
             for event in batch:
                 try:
                     rec = decode_window_record(event.value)
@@ -70,9 +72,10 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
                     staged.set(rec.subject_id, state, event)
                     pending.extend(ready)
                 except Exception as exc:  # keep the worker alive, lose nothing
-                    await reject(topics, STEP_ID, event, exc)
-            sent = []
+                    sent.append(await reject(topics, STEP_ID, event, exc))  # rely hook: DLQ acked before commit
             for ev in classify_batch(model, pending):
                 ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
                 sent.append(await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev)))
+                metrics.observe_event(ev, until="published")  # rely hook
             await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged
+            metrics.stage_batch(STEP_ID, len(batch), len(sent))  # rely hook

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from agents import metrics  # rely hook
 from agents.dlq import reject
 from agents.redis_sink import RedisEventSink
 from pipeline.events import decode_event
@@ -33,6 +34,7 @@ async def write_with_retry(sink: RedisEventSink, ev: Any, *, max_backoff_s: floa
             return await sink.write(ev)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             logger.warning("emit: Redis unavailable (%s); retrying in %.1f s", exc, backoff_s)
+            metrics.sink_failed("redis", retrying=True)  # rely hook
             await asyncio.sleep(backoff_s)
             backoff_s = min(backoff_s * 2, max_backoff_s)
 
@@ -51,9 +53,11 @@ def register_emit(emo: Any) -> None:
                     ev = decode_event(event.value)
                     stamps = {**ev.latency_ns, "redis_write_ns": time.time_ns()}
                     written = await write_with_retry(sink, dataclasses.replace(ev, latency_ns=stamps))
+                    metrics.event_emitted(STEP_ID, ev, stamps, written)  # rely hook
                     if not written:
                         logger.debug("emit: %s already in Redis", ev.event_id)
                 except ContractError as exc:
-                    await reject(topics, STEP_ID, event, exc)
+                    await (await reject(topics, STEP_ID, event, exc))  # rely hook: DLQ acked before the offset moves on
+                    metrics.stage_batch(STEP_ID, 1, 0)  # rely hook
         finally:
             await sink.close()

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from agents import metrics  # rely hook
 from agents.dlq import reject
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
@@ -50,5 +51,6 @@ def register_window(emo: Any) -> None:
                         sent.append(await topics.windows.send(key=chunk.subject_id.encode(), value=out))
                     staged.set(key, state, event)
                 except Exception as exc:  # keep the worker alive, lose nothing
-                    await reject(topics, STEP_ID, event, exc)
+                    sent.append(await reject(topics, STEP_ID, event, exc))  # rely hook: DLQ acked before commit
             await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged
+            metrics.stage_batch(STEP_ID, len(batch), len(sent))  # rely hook
