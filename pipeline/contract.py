@@ -62,8 +62,8 @@ _NS_PER_S = 1_000_000_000
 #: in the reason.
 ID_MAX_LEN: int = 64
 ID_PATTERN: re.Pattern[str] = re.compile(r"[A-Za-z0-9._:@-]+")
-#: channel names and units: at most 32 printable characters (no control or format characters)
-NAME_MAX_LEN: int = 32
+#: channel names and units: at most 64 printable characters (no control or format characters)
+NAME_MAX_LEN: int = 64
 #: most channels in one chunk
 MAX_CHANNELS: int = 512
 #: bidirectional-text controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM)

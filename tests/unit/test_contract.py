@@ -88,7 +88,7 @@ def test_irregular_helpers() -> None:
         (dict(seq=2**63), "seq out of range"),
         (dict(t0_ns=2**64), "t0_ns out of range"),
         (dict(units=("g", "g", "g\x1b[0m")), "bad unit 'g\\x1b[0m': contains the non-printable character U+001B"),
-        (dict(channels=("x", "y", "z" * 40)), "bad channel name"),
+        (dict(channels=("x", "y", "z" * 65)), "bad channel name"),
         (dict(modality="smell"), "unknown modality 'smell'"),
         (dict(schema_version=2), "unknown schema_version 2"),
         (dict(channels=("x", "y"), units=("g", "g")), "samples has 3 rows for 2 channels"),

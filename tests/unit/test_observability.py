@@ -219,3 +219,16 @@ def test_demote_filter_turns_the_harmless_coordinator_error_into_info() -> None:
     assert f.filter(rec) and rec.levelno == logging.INFO and rec.levelname == "INFO"
     other = _record("aiokafka.conn", "Unable connect")
     assert f.filter(other) and other.levelno == logging.ERROR
+
+
+def test_grafana_dashboard_uses_only_metrics_that_exist() -> None:
+    import re
+
+    from deploy.settings import REPO_ROOT
+
+    dash = json.loads((REPO_ROOT / "deploy" / "grafana" / "emopipe.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\b(emopipe_[a-z_]+)", e)}
+    exported = SHAPE_NAMES | {f"{n}_bucket" for n in ("emopipe_latency_seconds", "emopipe_head_inference_seconds")}
+    assert used and used <= exported, used - exported
+    assert {"emopipe_dead_letters_total", "emopipe_consumer_lag_messages", "emopipe_latency_seconds_bucket"} <= used
