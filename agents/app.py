@@ -43,8 +43,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "datadir": str(settings.state_dir / settings.app_id),
         "web_enabled": settings.web_port > 0,
         "web_port": max(settings.web_port, 1),
-        "web_host": "127.0.0.1",
-        "web_bind": "127.0.0.1",
+        "web_host": settings.web_host,
+        "web_bind": settings.web_host,
         # the default 60 s session timeout makes a dead worker's partitions wait a minute
         "broker_session_timeout": 10.0,
         "broker_heartbeat_interval": 1.0,
@@ -81,6 +81,9 @@ def create_app(settings: Settings, *, stages: tuple[str, ...] = ALL_STAGES) -> E
     emo = EmoApp(app=app, topics=topics, settings=settings, plan=plan, heads=tuple(heads))
     for stage in stages:
         _register(emo, stage)
+    from agents.endpoints import register_endpoints
+
+    register_endpoints(emo, stages)  # /health /ready /metrics /status and the consumer-lag timer
     return emo
 
 

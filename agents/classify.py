@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from agents import metrics
 from agents.exceptions import HeadError
 from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
 from agents.state import BatchStates, StateTable
@@ -42,7 +43,7 @@ def run_heads(
         if not mine:
             continue
         try:
-            proba = head.predict_proba([p.x for p in mine])
+            proba = metrics.timed_predict(head, [p.x for p in mine])
             results += head_results(head, mine, proba, inference_done_ns=time.time_ns())
         except Exception as exc:
             failed += [(p, exc) for p in mine]

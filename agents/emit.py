@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from agents import metrics
 from agents.redis_sink import RedisEventSink
 from agents.stage import BaseStage, ErrorPolicy, Out, SinkRetry, run_stage
 from pipeline.events import decode_event
@@ -36,7 +37,10 @@ class EmitStage(BaseStage):
         ev = decode_event(event.value)
         ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "redis_write_ns": time.time_ns()})
         written = await self.retry.call(lambda: self.sink.write(ev))
-        if not written:
+        metrics.observe_event(ev, until="published")
+        if written:
+            metrics.observe_event(ev, until="redis")
+        else:
             logger.debug("emit: %s already in Redis", ev.event_id)
         return []
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.contract import SensorChunk
+from pipeline.contract import SensorChunk, safe_id
 from pipeline.exceptions import SignalError
 from pipeline.sources import merge_in_time
 from pipeline.sources.e4 import E4_MODALITIES, E4Signal, e4_session_chunks, parse_e4_csv
@@ -70,13 +70,13 @@ def find_recordings(paths: list[Path]) -> list[Recording]:
     found: list[Recording] = []
     for path in paths:
         if _is_e4_dir(path):
-            found.append(Recording("e4", path, path.name))
+            found.append(Recording("e4", path, safe_id(path.name)))
         elif path.is_dir() and any(_is_e4_dir(p) for p in path.iterdir()):
-            found += [Recording("e4", p, p.name) for p in sorted(path.iterdir()) if _is_e4_dir(p)]
+            found += [Recording("e4", p, safe_id(p.name)) for p in sorted(path.iterdir()) if _is_e4_dir(p)]
         elif path.is_file() and path.suffix == ".npz":
-            found.append(Recording("egemaps", path, path.stem))
+            found.append(Recording("egemaps", path, safe_id(path.stem)))
         elif path.is_file() and path.suffix == ".csv" and "AU" in path.open().readline():
-            found.append(Recording("openface", path, path.stem))
+            found.append(Recording("openface", path, safe_id(path.stem)))
         else:
             msg = f"{path}: not an E4 session directory, eGeMAPS .npz or OpenFace .csv"
             raise SignalError(msg)
@@ -106,7 +106,7 @@ def egemaps_chunks(
         for stem in stems:
             frames = z[stem]
             for chunk in opensmile_chunks(
-                frames, columns, subject_id=subject_id, session_id=f"egemaps-{path.stem}",
+                frames, columns, subject_id=subject_id, session_id=safe_id(f"egemaps-{path.stem}"),
                 t0_ns=t, chunk_s=chunk_s, first_seq=seq,
             ):  # fmt: skip
                 seq += 1
@@ -118,7 +118,7 @@ def openface_file_chunks(path: Path, *, subject_id: str, t0_ns: int, chunk_s: fl
     """One OpenFace CSV as an irregular ``video_features`` stream."""
     table = parse_openface_csv(path.read_text())
     return openface_chunks(
-        table, subject_id=subject_id, session_id=f"openface-{path.stem}", t0_ns=t0_ns, chunk_s=chunk_s
+        table, subject_id=subject_id, session_id=safe_id(f"openface-{path.stem}"), t0_ns=t0_ns, chunk_s=chunk_s
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from agents import metrics
 from agents.dlq import reject
 from agents.state import BatchStates
 
@@ -100,6 +101,7 @@ async def run_stage(
         else:
             for fut in pending:
                 await fut
+        metrics.stage_batch(stage.step_id, len(batch), len(pending))
 
 
 class BaseStage:
@@ -162,5 +164,6 @@ class SinkRetry:
             backoff = min(backoff * 2, self.max_backoff_s)
 
     def _retried(self, exc: BaseException) -> None:
+        metrics.sink_failed(self.name, retrying=True)
         if self.on_retry is not None:
             self.on_retry(self.name, exc)

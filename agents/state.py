@@ -16,6 +16,8 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
+from agents import metrics
+
 #: largest state record accepted by the changelog topics (and the Faust producer)
 MAX_STATE_BYTES = 16 * 1024 * 1024
 
@@ -24,6 +26,7 @@ class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
 
     def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+        self.name = name
         self.table = app.Table(
             name,
             default=None,
@@ -47,6 +50,7 @@ class StateTable:
         ``event`` the state belongs to (one of the key's own messages, hence its partition).
         """
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        metrics.state_written(self.name, len(data))
         if event is None:
             self.table[key.encode()] = data
             return

@@ -31,6 +31,14 @@ RAW_RETENTION_MS = 7 * 24 * 3600 * 1000
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
 
 
+def dlq_config() -> dict[str, str]:
+    """Broker configuration of the dead-letter topic: long retention, records up to
+    :data:`agents.dlq.DLQ_MAX_MESSAGE_BYTES` (every dead letter is bounded below that in agents/dlq.py)."""
+    from agents.dlq import DLQ_MAX_MESSAGE_BYTES
+
+    return {"retention.ms": str(DLQ_RETENTION_MS), "max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """Name, partition count and broker configuration of one topic."""
@@ -46,7 +54,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     raw_cfg = {"retention.ms": str(RAW_RETENTION_MS), "cleanup.policy": "delete"}
     specs = [TopicSpec(settings.raw_topic(m), n, raw_cfg) for m in MODALITIES]
     specs += [TopicSpec(settings.topic(f"valid.{m}"), n, raw_cfg) for m in MODALITIES]
-    specs.append(TopicSpec(settings.topic("dlq"), 1, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    specs.append(TopicSpec(settings.topic("dlq"), 1, dlq_config()))
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
     # changelogs of the stages' state tables (Faust names them <app id>-<table>-changelog); created up
@@ -115,7 +123,7 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         valid=valid,
         valid_all=t(*(settings.topic(f"valid.{m}") for m in MODALITIES)),
         windows=t(settings.topic("windows")),
-        dlq=t(settings.topic("dlq"), partitions=1, config={"retention.ms": str(DLQ_RETENTION_MS)}),
+        dlq=t(settings.topic("dlq"), partitions=1, config=dlq_config()),
         events=t(settings.topic("events")),
     )
 

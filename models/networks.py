@@ -188,6 +188,9 @@ class AudioFusionNet(nn.Module, _Params):
     softmax on top gives the mean of the two probability vectors exactly.
     """
 
+    f_mean: Tensor  # buffers (registered in __init__)
+    f_scale: Tensor
+
     def __init__(self, n_functionals: int, n_classes: int, tcn: dict[str, Any]) -> None:
         super().__init__()
         self._params = {"n_functionals": n_functionals, "n_classes": n_classes, "tcn": dict(tcn)}

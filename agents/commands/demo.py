@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.settings import REPO_ROOT, Settings
+from pipeline.text import escape_text
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def summary(events: list[Any], settings: Settings, subject: str) -> None:
         if e.kind == "head" and e.head:
             heads[f"{e.head}@{e.model_version}"] = heads.get(f"{e.head}@{e.model_version}", 0) + 1
     print("\n=== emopipe demo summary ===")
-    print(f"subject {subject}: {len(fused)} fused emotion events in Redis; labels {labels}")
+    print(f"subject {escape_text(subject)}: {len(fused)} fused emotion events in Redis; labels {labels}")
     print(f"head events: {heads}")
     if subject.startswith("COMPOSITE"):
         print("COMPOSITE session: real recordings of different people under one id, plus SYNTHETIC EEG;")

@@ -21,6 +21,7 @@ import numpy as np
 from agents.commands._publishing import add_producer_arguments, settings_for
 from agents.producer import ChunkSink
 from deploy.settings import MODALITIES, Settings
+from pipeline.contract import safe_id
 from pipeline.exceptions import ContractError
 from pipeline.sources.live import AssemblerState, LiveStream, assemble_flush, assemble_step
 
@@ -96,7 +97,7 @@ class LslBridge:
         fs = full.nominal_srate()
         channels, units = _channel_layout(full)
         self.spec = LiveStream(
-            subject_id, session_id, f"lsl-{full.source_id() or full.name()}", modality, channels, units,
+            subject_id, session_id, safe_id(f"lsl-{full.source_id() or full.name()}"), modality, channels, units,
             fs if fs > 0 else None, max(1, round(chunk_s * (fs if fs > 0 else 30.0))),
         )  # fmt: skip
         self.sink = sink

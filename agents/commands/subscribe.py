@@ -46,19 +46,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def format_event(ev: object) -> str:
-    """One human-readable line per event."""
+    """One human-readable line per event; every text from the event is escaped (no terminal control)."""
     from pipeline.events import EmotionEvent
+    from pipeline.text import escape_text as esc
 
     assert isinstance(ev, EmotionEvent)
     end = time.strftime("%H:%M:%S", time.gmtime(ev.window_end_ns / 1e9))
-    mods = ",".join(f"{m}:{s.quality:.2f}" if s.present else f"{m}:-" for m, s in ev.modalities.items())
+    mods = ",".join(
+        f"{esc(m, limit=32)}:{s.quality:.2f}" if s.present else f"{esc(m, limit=32)}:-"
+        for m, s in ev.modalities.items()
+    )
     if ev.kind == "fused" and ev.heads:
         av = f"a={ev.arousal:+.2f} v={ev.valence:+.2f}" if ev.arousal is not None and ev.valence is not None else ""
-        heads = " ".join(f"{h}:{r.label}({r.weight:.2f})" for h, r in ev.heads.items())
-        return f"{ev.subject_id:>6} {end}Z {ev.label:<22} {av}  heads {heads}  [{mods}]"
-    probs = " ".join(f"{k}={v:.2f}" for k, v in ev.probabilities.items())
-    tag = f"{ev.head or ev.model_name}@{ev.model_version}"
-    return f"{ev.subject_id:>6} {end}Z {ev.label:<14} {probs}  [{mods}] {tag}"
+        heads = " ".join(f"{esc(h, limit=32)}:{esc(r.label, limit=32)}({r.weight:.2f})" for h, r in ev.heads.items())
+        return f"{esc(ev.subject_id, limit=64):>6} {end}Z {esc(ev.label, limit=32):<22} {av}  heads {heads}  [{mods}]"
+    probs = " ".join(f"{esc(k, limit=32)}={v:.2f}" for k, v in ev.probabilities.items())
+    model = f"{esc(ev.head or ev.model_name, limit=64)}@{esc(ev.model_version, limit=32)}"
+    return f"{esc(ev.subject_id, limit=64):>6} {end}Z {esc(ev.label, limit=32):<14} {probs}  [{mods}] {model}"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
