@@ -43,7 +43,7 @@ def register_emit(emo: Any) -> None:
 
     @app.agent(topics.events, name=STEP_ID)
     async def emit(stream: Any) -> None:
-        sink = RedisEventSink(settings.redis_url, prefix=settings.topic_prefix)
+        sink = RedisEventSink.from_settings(settings)  # credentials and TLS: agents/connections.py
         await sink.start()  # the sink connects when the agent starts, never at import or construction
         try:
             async for event in stream.events():
