@@ -43,8 +43,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "datadir": str(settings.state_dir / settings.app_id),
         "web_enabled": settings.web_port > 0,
         "web_port": max(settings.web_port, 1),
-        "web_host": "127.0.0.1",
-        "web_bind": "127.0.0.1",
+        "web_host": settings.web_host,
+        "web_bind": settings.web_host,
         # the default 60 s session timeout makes a dead worker's partitions wait a minute
         "broker_session_timeout": 10.0,
         "broker_heartbeat_interval": 1.0,

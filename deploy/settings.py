@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     web_port: int = Field(6066, description="Faust worker web port; 0 disables the web server")
+    web_host: str = Field("127.0.0.1", description="address the worker web server binds (0.0.0.0 in a container)")
     data_dir: Path = Field(REPO_ROOT.parent / "shared" / "data", description="real data sets")
     state_dir: Path = Field(REPO_ROOT / ".run" / "faust", description="Faust table data directory")
     model_task: str = Field("stress_binary", description="task of the model the classify stage runs")
