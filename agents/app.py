@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 
+from agents.connections import faust_credentials
 from agents.topics import AppTopics, declare_topics
 from deploy.settings import Settings
 from pipeline.plan import StreamPlan
@@ -34,6 +35,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     """Faust settings derived from emopipe settings (explicit, tuned for a single small broker)."""
     return {
         "broker": [f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        # SASL/SCRAM over TLS when settings.kafka_security_protocol is SASL_SSL (agents/connections.py)
+        "broker_credentials": faust_credentials(settings),
         "store": settings.store,
         "processing_guarantee": settings.processing_guarantee,
         "topic_partitions": settings.partitions,

@@ -82,10 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except ValueError as exc:  # pydantic's ValidationError; inputs are hidden, so no secret is echoed
+        print(f"emopipe: invalid settings: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    from agents.connections import install_log_redaction
+
+    install_log_redaction(settings)  # no password in any log line, whatever the libraries log at DEBUG
     mod = _load(args._module)
     if mod is None:
         parser.error(f"command {args.command!r} is not available in this build")
@@ -103,18 +110,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _service_hint(exc: Exception, settings: Settings) -> str | None:
     """A clear message for the usual 'service is not running' errors (None for anything else)."""
+    from agents.connections import describe_kafka, describe_redis
+
     name = type(exc).__name__
-    if name == "ConnectionError" and type(exc).__module__.startswith("redis"):
+    module = type(exc).__module__
+    if module.startswith("redis") and name in {"AuthenticationError", "AuthenticationWrongNumberOfArgsError"}:
         return (
-            f"cannot reach Redis at {settings.redis_url} ({exc}). Start it with `bash run.sh up` "
+            f"Redis at {describe_redis(settings)} refused the credentials ({name}). "
+            "Check EMOPIPE_REDIS_USERNAME / EMOPIPE_REDIS_PASSWORD."
+        )
+    if name == "ConnectionError" and module.startswith("redis"):
+        return (
+            f"cannot reach Redis at {describe_redis(settings)} ({exc}). Start it with `bash run.sh up` "
             "or point EMOPIPE_REDIS_URL / --redis at a running server."
+        )
+    if name in {"SaslAuthenticationFailedError", "AuthenticationFailedError", "KafkaAuthenticationError"}:
+        return (
+            f"Kafka at {describe_kafka(settings)} refused the credentials ({name}). "
+            "Check EMOPIPE_KAFKA_SASL_USERNAME / EMOPIPE_KAFKA_SASL_PASSWORD."
         )
     if name in {"NoBrokersAvailable", "KafkaConnectionError"} or (
         name == "KafkaTimeoutError" and "bootstrap" in str(exc)
     ):
         return (
-            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}). Start it with `bash run.sh up` "
-            "or point EMOPIPE_KAFKA_BOOTSTRAP / --kafka at a running broker."
+            f"cannot reach Kafka at {describe_kafka(settings)} ({exc}). Start it with `bash run.sh up` "
+            "or point EMOPIPE_KAFKA_BOOTSTRAP / --kafka at a running broker (and check the EMOPIPE_KAFKA_SASL_* / "
+            "EMOPIPE_KAFKA_SSL_CAFILE settings when it uses SASL_SSL)."
         )
     return None
 

@@ -26,11 +26,20 @@ from pipeline.events import EmotionEvent, decode_event
 class EventClient:
     """Synchronous reader of emopipe events in Redis."""
 
-    def __init__(self, redis_url: str, *, prefix: str = "emopipe") -> None:
+    def __init__(
+        self, redis_url: str, *, prefix: str = "emopipe", connection_kwargs: dict[str, Any] | None = None
+    ) -> None:
         import redis
 
         self.prefix = prefix
-        self._redis: Any = redis.Redis.from_url(redis_url)
+        self._redis: Any = redis.Redis.from_url(redis_url, **(connection_kwargs or {}))
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> EventClient:
+        """A client for ``settings`` (URL, ACL user and password, TLS: :mod:`agents.connections`)."""
+        from agents.connections import redis_kwargs, redis_url
+
+        return cls(redis_url(settings), prefix=settings.topic_prefix, connection_kwargs=redis_kwargs(settings))
 
     def _streams(self, subject: str | None, kind: str) -> list[str]:
         if kind not in ("fused", "head", "all"):

@@ -59,7 +59,7 @@ def register_emit(emo: Any) -> None:
 
     @app.agent(topics.events, name=STEP_ID)
     async def emit(stream: Any) -> None:
-        sink = RedisEventSink(settings.redis_url, prefix=settings.topic_prefix)
+        sink = RedisEventSink.from_settings(settings)  # credentials and TLS: agents/connections.py
         retry = redis_retry()
         await retry.call(sink.start)  # connects when the agent starts, never at import; waits for Redis
         try:

@@ -70,14 +70,31 @@ class RedisEventSink:
     """Idempotent writer of emotion events to Redis (asyncio)."""
 
     def __init__(
-        self, redis_url: str, *, prefix: str = "emopipe", max_stream_len: int = 100_000, dedup_ttl_s: int = 7 * 86400
+        self,
+        redis_url: str,
+        *,
+        prefix: str = "emopipe",
+        max_stream_len: int = 100_000,
+        dedup_ttl_s: int = 7 * 86400,
+        connection_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.redis_url = redis_url
+        self._connection_kwargs = dict(connection_kwargs or {})  # user, password, TLS CA: never logged
         self.prefix = prefix
         self.max_stream_len = max_stream_len
         self.dedup_ttl_s = dedup_ttl_s
         self._redis: Any = None
         self._script: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kw: Any) -> RedisEventSink:
+        """A sink for ``settings`` (URL, ACL user and password, TLS: :mod:`agents.connections`)."""
+        from agents.connections import redis_kwargs, redis_url
+
+        return cls(redis_url(settings), prefix=settings.topic_prefix, connection_kwargs=redis_kwargs(settings), **kw)
+
+    def __repr__(self) -> str:
+        return f"RedisEventSink({self.redis_url!r}, prefix={self.prefix!r})"
 
     async def start(self) -> None:
         """Connect and register the write script."""
@@ -86,7 +103,7 @@ class RedisEventSink:
         except ImportError as exc:  # pragma: no cover - redis is a core dependency
             msg = "the Redis sink needs the redis package: pip install 'redis>=5'"
             raise ImportError(msg) from exc
-        self._redis = aioredis.from_url(self.redis_url)
+        self._redis = aioredis.from_url(self.redis_url, **self._connection_kwargs)
         await self._redis.ping()
         self._script = self._redis.register_script(_WRITE_LUA)
 

@@ -72,7 +72,9 @@ def ensure_topics(settings: Settings) -> int:
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="emopipe-topics")
+    from agents.connections import kafka_client_kwargs
+
+    admin = KafkaAdminClient(**kafka_client_kwargs(settings), client_id="emopipe-topics")
     try:
         existing = set(admin.list_topics())
         new = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.contract import MODALITIES as CONTRACT_MODALITIES
@@ -30,11 +30,23 @@ MODALITIES = CONTRACT_MODALITIES
 class Settings(BaseSettings):
     """All knobs of an emopipe process. Frozen; env prefix ``EMOPIPE_``."""
 
-    model_config = SettingsConfigDict(env_prefix="EMOPIPE_", frozen=True, extra="ignore")
+    # hide_input_in_errors: a bad value never echoes a secret (or a URL holding one) into an error message
+    model_config = SettingsConfigDict(env_prefix="EMOPIPE_", frozen=True, extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,..]")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL for emotion events")
-    redis_password: SecretStr | None = None
+    redis_username: str | None = Field(None, description="Redis ACL user (None: the default user)")
+    redis_password: SecretStr | None = Field(None, description="password of the Redis ACL user")
+    redis_tls: bool = Field(False, description="connect to Redis over TLS (also implied by a rediss:// URL)")
+    redis_ssl_cafile: Path | None = Field(None, description="CA bundle (PEM) that signed the Redis certificate")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="PLAINTEXT, or SASL_SSL (SCRAM over TLS, needs the username and password)"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(None, description="Kafka SASL user (e.g. a Strimzi KafkaUser)")
+    kafka_sasl_password: SecretStr | None = Field(None, description="password of the Kafka SASL user")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle (PEM) that signed the broker certificate")
+    kafka_ssl_check_hostname: bool = Field(True, description="check the broker certificate's host name / IP")
     topic_prefix: str = Field("emopipe", description="prefix of every topic name")
     partitions: int = Field(4, ge=1, description="partitions of the raw, window and event topics")
     replication_factor: int = Field(1, ge=1)
@@ -65,6 +77,19 @@ class Settings(BaseSettings):
     def head_names(self) -> tuple[str, ...]:
         """The heads to run, in order."""
         return tuple(h.strip() for h in self.heads.split(",") if h.strip())
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        if self.kafka_security_protocol == "SASL_SSL" and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            msg = (
+                "EMOPIPE_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs EMOPIPE_KAFKA_SASL_USERNAME and "
+                "EMOPIPE_KAFKA_SASL_PASSWORD"
+            )
+            raise ValueError(msg)
+        if "@" in self.redis_url.split("//", 1)[-1].split("/", 1)[0]:
+            msg = "put the Redis user and password in EMOPIPE_REDIS_USERNAME / EMOPIPE_REDIS_PASSWORD, not in the URL"
+            raise ValueError(msg)
+        return self
 
     def topic(self, name: str) -> str:
         """Full topic name for a short name (``raw.eda``, ``dlq``, ``events``)."""

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     log_path = REPO_ROOT / ".run" / "logs" / f"worker-{run_id}.log"
     print(f"[demo] starting a Faust worker (log: {log_path})", file=sys.stderr)
     worker = start_worker(settings, log_path)
-    client = EventClient(settings.redis_url, prefix=settings.topic_prefix)
+    client = EventClient.from_settings(settings)
     events: list[Any] = []
     stop = threading.Event()
 

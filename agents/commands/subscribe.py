@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from agents.client import EventClient
     from pipeline.events import event_to_dict
 
-    client = EventClient(settings.redis_url, prefix=settings.topic_prefix)
+    client = EventClient.from_settings(settings)
     show = (lambda ev: json.dumps(event_to_dict(ev))) if args.json else format_event
     try:
         if args.latest:
