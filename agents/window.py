@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from agents.dlq import reject
+from agents.preview import send_preview
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk
@@ -48,6 +49,7 @@ def register_window(emo: Any) -> None:
                         rec = WindowRecord(chunk.subject_id, chunk.session_id, w, now_ns, chunk.synthetic)
                         out = encode_window_record(rec)
                         sent.append(await topics.windows.send(key=chunk.subject_id.encode(), value=out))
+                        await send_preview(topics, chunk, w)  # dashboard preview (agents/preview.py), never raises
                     staged.set(key, state, event)
                 except Exception as exc:  # keep the worker alive, lose nothing
                     await reject(topics, STEP_ID, event, exc)
