@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lsl-bridge": ("agents.commands.lsl_bridge", "forward a Lab Streaming Layer stream to Kafka"),
     "brainflow-bridge": ("agents.commands.brainflow_bridge", "forward a BrainFlow board to Kafka"),
     "subscribe": ("agents.commands.subscribe", "print emotion events live and from history (Redis)"),
+    "dashboard": ("agents.commands.dashboard", "serve the live dashboard in the browser"),
     "train": ("models.commands.train", "train the emotion models on the real data sets"),
     "evaluate": ("models.commands.evaluate", "leave-one-subject-out evaluation; writes model cards"),
 }
