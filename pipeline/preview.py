@@ -102,17 +102,18 @@ def _decimate(y: FloatArray, mode: str, max_points: int) -> tuple[str, FloatArra
     if n <= max_points:
         return "raw", y
     n_buckets = max_points // 2
-    edges = np.linspace(0, n, n_buckets + 1).astype(np.int64)
-    out = np.full(n_buckets * (2 if mode == "minmax" else 1), np.nan)
-    for i in range(n_buckets):
-        seg = y[edges[i] : edges[i + 1]]
-        seg = seg[np.isfinite(seg)]
-        if seg.size == 0:
-            continue
-        if mode == "minmax":
-            out[2 * i], out[2 * i + 1] = seg.min(), seg.max()
-        else:
-            out[i] = seg.mean()
+    starts = np.linspace(0, n, n_buckets + 1).astype(np.int64)[:-1]  # n > max_points: every bucket non-empty
+    finite = np.isfinite(y)
+    counts = np.add.reduceat(finite.astype(np.int64), starts)
+    if mode == "minmax":
+        lo = np.minimum.reduceat(np.where(finite, y, np.inf), starts)
+        hi = np.maximum.reduceat(np.where(finite, y, -np.inf), starts)
+        out = np.stack([lo, hi], axis=1).reshape(-1)
+        out[np.repeat(counts == 0, 2)] = np.nan
+    else:
+        sums = np.add.reduceat(np.where(finite, y, 0.0), starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     return mode, out
 
 
