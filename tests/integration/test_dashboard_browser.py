@@ -262,3 +262,107 @@ def test_dashboard_live_in_chromium(
     if out_dir := os.environ.get("EMOPIPE_SCREENSHOT_DIR"):
         shutil.copy(shot, Path(out_dir) / "dashboard.png")
     assert "Crashed" not in worker.log()
+
+
+def _v2_event(subject: str, end_s: int) -> dict:
+    """A fused schema-v2 event as SHAPE.md specifies it, written by hand (the pipeline emits v1 until
+    pipeline/events.py moves to v2): the page must show heads, weights and arousal/valence."""
+    affect = [
+        "neutral",
+        "high-arousal positive",
+        "high-arousal negative",
+        "low-arousal negative",
+        "low-arousal positive",
+    ]
+    now = time.time_ns()
+    return {
+        "schema_version": 2, "kind": "fused", "head": None, "subject_id": subject, "session_id": "s1",
+        "window_start_ns": (end_s - 60) * 10**9, "window_end_ns": end_s * 10**9,
+        "label": "high-arousal negative", "probabilities": dict(zip(affect, [0.1, 0.1, 0.6, 0.1, 0.1], strict=True)),
+        "arousal": 0.6, "valence": -0.4, "condition": "TSST",
+        "modalities": {"eda": {"present": True, "quality": 0.9, "reasons": [], "weight": 0.7},
+                       "eeg": {"present": False, "quality": 0.0, "reasons": ["missing"], "weight": 0.0}},
+        "heads": {
+            "stress_binary": {"model_name": "stress_binary", "model_version": "1.1.0", "label": "stress",
+                              "probabilities": {"non-stress": 0.3, "stress": 0.7}, "arousal": 0.7, "valence": -0.5,
+                              "weight": 0.7, "quality": 0.9, "modalities": ["eda"], "synthetic": False},
+            "speech_tcn": {"model_name": "speech_tcn", "model_version": "0.3", "label": "angry",
+                           "probabilities": {"angry": 0.8, "calm": 0.2}, "arousal": 0.4, "valence": -0.2,
+                           "weight": 0.3, "quality": 0.6, "modalities": ["audio"], "synthetic": False},
+        },
+        "model_name": "fusion", "model_version": "2.0", "synthetic": False,
+        "latency_ns": {"ingest_ns": now - 30_000_000, "published_ns": now - 1_000_000, "redis_write_ns": now},
+        "event_id": f"{subject}:{end_s * 10**9}:fusion@2.0",
+    }  # fmt: skip
+
+
+def test_dashboard_shows_v2_fields_and_shares_one_subscription(redis_url, unique_prefix, dashboard_server, tmp_path):
+    """Hand-written v2 events (see _v2_event) through real Redis to the page; one Redis subscription
+    serves every tab."""
+    import threading
+
+    import redis
+
+    missing = missing_parts()
+    if missing:
+        pytest.fail(f"the browser test needs {', '.join(missing)} (deploy/bootstrap.sh installs them)", pytrace=False)
+    r = redis.Redis.from_url(redis_url)
+    base = dashboard_server(f"http://127.0.0.1:{_free_port()}")  # no worker there: metrics unavailable
+
+    def write(ev: dict) -> None:
+        payload = json.dumps(ev)
+        s = ev["subject_id"]
+        r.xadd(f"{unique_prefix}:events:{s}", {"event": payload})
+        r.hset(f"{unique_prefix}:latest:{s}", mapping={"event": payload, "window_end_ns": ev["window_end_ns"]})
+        r.sadd(f"{unique_prefix}:subjects", s)
+        r.publish(f"{unique_prefix}:live:all", payload)
+
+    # two more tabs' worth of SSE connections besides the browser's
+    stop = threading.Event()
+
+    def reader() -> None:
+        with urllib.request.urlopen(base + "/api/stream", timeout=30) as resp:
+            while not stop.is_set() and resp.readline():
+                pass
+
+    readers = [threading.Thread(target=reader, daemon=True) for _ in range(2)]
+    for t in readers:
+        t.start()
+    driver = chromium(tmp_path / "chromium-profile")
+    try:
+        driver.get(base + "/")
+        _wait(driver, "the connection", lambda d: _attrs(d, "#conn", "data-state") == ["live"], 15)
+        write(_v2_event("V2", 1000))
+        _wait(driver, "the V2 tile", lambda d: _attrs(d, '.tile[data-subject="V2"]', "data-subject"), 15)
+        tile = '.tile[data-subject="V2"]'
+        assert _attrs(driver, tile + " svg.circumplex", "data-has-point") == ["true"]
+        cx, cy = _attrs(driver, tile + " .av-point", "cx")[0], _attrs(driver, tile + " .av-point", "cy")[0]
+        # 110 px circumplex, radius 43 around (55, 55): valence -0.4 to the left, arousal 0.6 up
+        assert (float(cx), float(cy)) == pytest.approx((55 - 0.4 * 43, 55 - 0.6 * 43), abs=0.01)
+        assert "stress_binary stress (70%)" in _texts(driver, tile + " .heads")[0]
+        assert _texts(driver, tile + " .condition") == ["TSST"]
+        assert _attrs(driver, tile + ' .mod[data-modality="eeg"]', "data-present") == ["false"]
+        # one pub/sub connection for the page and the two other streams
+        clients = [
+            c
+            for c in r.client_list()
+            if c.get("cmd") in {"subscribe", "psubscribe", "ping"} and c.get("sub", "0") != "0"
+        ]
+        assert r.pubsub_numsub(f"{unique_prefix}:live:all") == [(f"{unique_prefix}:live:all".encode(), 1)]
+        assert r.pubsub_numpat() == 1, clients
+        # the subject view: heads table and a growing timeline
+        driver.execute_script("location.hash = '#/subject/V2'")
+        _wait(driver, "the heads table", lambda d: _attrs(d, "#heads tr[data-head]", "data-head"), 15)
+        assert _attrs(driver, "#heads tr[data-head]", "data-head") == ["stress_binary", "speech_tcn"]  # by weight
+        assert _points(driver) == 1
+        write(_v2_event("V2", 1005))
+        _wait(driver, "a second timeline point", lambda d: _points(d) == 2, 15)
+        full_page_screenshot(driver, tmp_path / "dashboard-v2.png")
+        print(f"\nscreenshot: {tmp_path / 'dashboard-v2.png'}")
+        # an unknown subject in the URL: the page says so (the API's 404 message), no stack trace
+        driver.execute_script("location.hash = '#/subject/NOPE'")
+        msg = _wait(driver, "the unknown-subject message", lambda d: _texts(d, "#subject-error"), 15)[0]
+        assert "unknown subject 'NOPE'" in msg
+    finally:
+        stop.set()
+        driver.quit()
