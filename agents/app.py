@@ -65,7 +65,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 
 
 #: every stage, in pipeline order
-ALL_STAGES: tuple[str, ...] = ("ingest", "window", "classify", "emit")
+ALL_STAGES: tuple[str, ...] = ("ingest", "window", "classify", "emit", "preview")
 
 
 def create_app(settings: Settings, *, stages: tuple[str, ...] = ALL_STAGES) -> EmoApp:
@@ -122,6 +122,10 @@ def _register(emo: EmoApp, stage: str) -> None:
         from agents.window import register_window
 
         register_window(emo)
+    elif stage == "preview":
+        from agents.preview import register_preview
+
+        register_preview(emo)
     else:
         msg = f"unknown stage {stage!r}"
         raise ValueError(msg)

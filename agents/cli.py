@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "brainflow-bridge": ("agents.commands.brainflow_bridge", "forward a BrainFlow board to Kafka"),
     "subscribe": ("agents.commands.subscribe", "print emotion events live and from history (Redis)"),
     "rebuild-redis": ("agents.commands.rebuild_redis", "replay the Kafka events topic into Redis, idempotently"),
+    "dashboard": ("agents.commands.dashboard", "serve the live dashboard in the browser"),
     "train": ("models.commands.train", "train the emotion models on the real data sets"),
     "evaluate": ("models.commands.evaluate", "leave-one-subject-out evaluation; writes model cards"),
 }

@@ -16,7 +16,7 @@ listeners.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from agents.redis_sink import redis_keys
@@ -128,3 +128,87 @@ class EventClient:
     def close(self) -> None:
         """Close the connection."""
         self._redis.close()
+
+
+class AsyncEventClient:
+    """Asyncio reader of the raw event and preview JSON in Redis (what the dashboard server uses).
+
+    It returns plain dicts, not :class:`EmotionEvent`: the dashboard shows whatever schema version
+    the pipeline writes (v1, and the v2 fields when present) without this process having to know it.
+    :meth:`live` holds one pub/sub connection for all subjects: the channel of all events and a
+    pattern subscription to every subject's preview channel.
+    """
+
+    def __init__(self, redis_url: str, *, prefix: str = "emopipe") -> None:
+        import redis.asyncio as aioredis
+
+        self.prefix = prefix
+        self._redis: Any = aioredis.from_url(redis_url)
+
+    async def ping(self) -> None:
+        """Raise if Redis cannot be reached."""
+        await self._redis.ping()
+
+    async def subjects(self) -> list[str]:
+        """Subjects that have at least one event."""
+        return sorted(s.decode() for s in await self._redis.smembers(redis_keys(self.prefix, "")["subjects"]))
+
+    async def has_subject(self, subject: str) -> bool:
+        """Whether a subject has at least one event."""
+        return bool(await self._redis.sismember(redis_keys(self.prefix, "")["subjects"], subject))
+
+    async def latest_json(self, subject: str) -> dict[str, Any] | None:
+        """The latest event of a subject as a dict (None when there is none or it is not JSON)."""
+        raw = await self._redis.hget(redis_keys(self.prefix, subject)["latest"], "event")
+        return None if raw is None else _json_or_none(raw)
+
+    async def recent_json(self, subject: str, count: int) -> list[dict[str, Any]]:
+        """The ``count`` most recent events of a subject, oldest first."""
+        rows = await self._redis.xrevrange(redis_keys(self.prefix, subject)["stream_subject"], count=count)
+        out = [_json_or_none(fields[b"event"]) for _, fields in reversed(rows)]
+        return [d for d in out if d is not None]
+
+    async def previews_json(self, subject: str) -> dict[str, dict[str, Any]]:
+        """The latest window preview of each modality of a subject (agents/preview.py)."""
+        from agents.preview import preview_keys
+
+        raw = await self._redis.hgetall(preview_keys(self.prefix, subject)["hash"])
+        out: dict[str, dict[str, Any]] = {}
+        for field_name, value in raw.items():
+            name = field_name.decode()
+            if name.startswith("end:"):
+                continue
+            if (d := _json_or_none(value)) is not None:
+                out[name] = d
+        return out
+
+    async def live(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Live ``("event", dict)`` and ``("preview", dict)`` messages, for all subjects, until cancelled."""
+        k = redis_keys(self.prefix, "")
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(k["channel_all"])
+        await pubsub.psubscribe(f"{self.prefix}:live:preview:*")
+        try:
+            while True:
+                msg = await pubsub.get_message(timeout=1.0)
+                if msg is None or msg.get("type") not in {"message", "pmessage"}:
+                    continue
+                d = _json_or_none(msg["data"])
+                if d is not None:
+                    yield ("preview" if msg["type"] == "pmessage" else "event"), d
+        finally:
+            await pubsub.aclose()
+
+    async def close(self) -> None:
+        """Close the connections."""
+        await self._redis.aclose()
+
+
+def _json_or_none(raw: bytes | str) -> dict[str, Any] | None:
+    import json
+
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) else None

@@ -13,6 +13,7 @@ subject's streams locally, without a shuffle.
 ``<prefix>.windows``           filtered windows with features and quality (msgpack), keyed by subject
 ``<prefix>.dlq``               dead letters: original payload + reason (JSON)
 ``<prefix>.events``            emotion events (JSON, versioned contract)
+``<prefix>.previews``          compact previews of completed windows for the dashboard (JSON, 1 h)
 =============================  =========================================================
 """
 
@@ -29,6 +30,8 @@ STATE_TABLES: tuple[str, ...] = ("ingest-cursors", "window-streams", "classify-s
 #: retention of the raw and valid topics (7 days) and of the dead-letter topic (30 days)
 RAW_RETENTION_MS = 7 * 24 * 3600 * 1000
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+#: retention of the window previews (pipeline/preview.py): only the latest matters to the dashboard
+PREVIEW_RETENTION_MS = 3600 * 1000
 
 
 def dlq_config() -> dict[str, str]:
@@ -57,6 +60,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs.append(TopicSpec(settings.topic("dlq"), 1, dlq_config()))
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
+    specs.append(TopicSpec(settings.topic("previews"), n, {"retention.ms": str(PREVIEW_RETENTION_MS)}))
     # changelogs of the stages' state tables (Faust names them <app id>-<table>-changelog); created up
     # front because several workers starting at once race to create them (Faust then crashes the agent
     # with PartitionsMismatch)
@@ -100,6 +104,7 @@ class AppTopics:
     windows: Any
     dlq: Any
     events: Any
+    previews: Any
 
 
 def declare_topics(app: Any, settings: Settings) -> AppTopics:
@@ -127,10 +132,11 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         windows=t(settings.topic("windows")),
         dlq=t(settings.topic("dlq"), partitions=1, config=dlq_config()),
         events=t(settings.topic("events")),
+        previews=t(settings.topic("previews"), config={"retention.ms": str(PREVIEW_RETENTION_MS)}),
     )
 
 
 async def declare_outputs(topics: AppTopics) -> None:
     """Create the topics a stage only writes to (Faust declares consumed topics by itself)."""
-    for topic in (*topics.valid.values(), topics.windows, topics.dlq, topics.events):
+    for topic in (*topics.valid.values(), topics.windows, topics.dlq, topics.events, topics.previews):
         await topic.maybe_declare()

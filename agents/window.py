@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from agents.preview import preview_outs
 from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
@@ -46,7 +47,8 @@ class WindowStage(BaseStage):
         state, windows = window_step(staged.get(key), chunk, self.plan)
         recs = window_records(chunk, windows, ingest_ns=time.time_ns(), plan=self.plan)
         staged.set(key, state, event)
-        return [Out(self.topics.windows, chunk.subject_id.encode(), encode_window_record(r)) for r in recs]
+        outs = [Out(self.topics.windows, chunk.subject_id.encode(), encode_window_record(r)) for r in recs]
+        return outs + preview_outs(self.topics, chunk, windows)  # the dashboard's signal previews
 
 
 def register_window(emo: Any) -> None:

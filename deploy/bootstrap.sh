@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything emopipe needs, idempotently (a second run takes seconds):
-#   Debian packages (python3-venv if needed, a Java 17+ runtime, Maven, redis-server),
+#   Debian packages (python3-venv if needed, a Java 17+ runtime, Maven, redis-server, chromium + chromium-driver),
 #   the virtualenv .venv with emopipe and its Python dependencies (re-installed only when pyproject.toml changes),
 #   the Kafka 4.x jars from Maven Central (cached in ~/.cache/emopipe), and the deploy checkers (deploy/tools.sh).
 set -euo pipefail
@@ -16,6 +16,8 @@ command -v "$PY" >/dev/null || apt_install python3 python3-venv
 ensure_java
 ensure_maven
 ensure_redis
+# headless browser for the dashboard's browser test (tests/integration/test_dashboard_browser.py)
+apt_install chromium chromium-driver
 
 venv="$EMOPIPE_ROOT/.venv"
 stamp="$venv/.emopipe-installed"

@@ -41,10 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=10.0, help="--multimodal: minutes of the session (default 10)")
     p.add_argument("--drain-timeout-s", type=float, default=120.0,
                    help="after the replay, wait at most this long for the last events (default 120)")  # fmt: skip
+    p.add_argument("--dashboard-port", type=int, default=8765,
+                   help="dashboard port on 127.0.0.1 (default 8765; 0: any free port; -1: none)")  # fmt: skip
 
 
-def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `emopipe worker` (all stages) as a subprocess logging to ``log_path``."""
+def start_worker(settings: Settings, log_path: Path, web_port: int = 0) -> subprocess.Popen[bytes]:
+    """Start `emopipe worker` (all stages) as a subprocess logging to ``log_path`` (web server on ``web_port``)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -58,10 +60,43 @@ def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
         "EMOPIPE_HEADS": settings.heads,
     }
     with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "agents.cli", "worker", "--without-web"],
+        return subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+            [sys.executable, "-m", "agents.cli", "worker",
+             *(("--web-port", str(web_port)) if web_port else ("--without-web",))],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_dashboard(
+    settings: Settings, log_path: Path, port: int, worker_port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `emopipe dashboard` for this run's prefix; returns the process and its URL once it listens."""
+    env = {**os.environ, "EMOPIPE_REDIS_URL": settings.redis_url, "EMOPIPE_TOPIC_PREFIX": settings.topic_prefix}
+    cmd = [sys.executable, "-m", "agents.cli", "dashboard", "--port", str(port),
+           "--workers", f"http://127.0.0.1:{worker_port}"]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+            cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if "emopipe dashboard: http://" in text:
+            return proc, text.split("emopipe dashboard: ", 1)[1].split()[0]
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    stop_worker(proc)
+    msg = f"the dashboard did not start; last log lines:\n{log_path.read_text(errors='replace')[-2000:]}"
+    raise RuntimeError(msg)
 
 
 def wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 180.0) -> None:
@@ -144,7 +179,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     topics_cmd.run(argparse.Namespace(partitions=None, list=False), settings)
     log_path = REPO_ROOT / ".run" / "logs" / f"worker-{run_id}.log"
     print(f"[demo] starting a Faust worker (log: {log_path})", file=sys.stderr)
-    worker = start_worker(settings, log_path)
+    web_port = _free_port() if args.dashboard_port >= 0 else 0
+    worker = start_worker(settings, log_path, web_port)
+    dashboard = None
+    if args.dashboard_port >= 0:
+        dash_log = log_path.with_name(f"dashboard-{run_id}.log")
+        try:
+            dashboard, url = start_dashboard(settings, dash_log, args.dashboard_port, web_port)
+            print(f"[demo] live dashboard: {url} (open it in a browser; log: {dash_log})", file=sys.stderr)
+        except RuntimeError as exc:
+            print(f"[demo] no dashboard: {exc}", file=sys.stderr)
     client = EventClient.from_settings(settings)
     events: list[Any] = []
     stop = threading.Event()
@@ -175,6 +219,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         stop.set()
         stop_worker(worker)
+        if dashboard is not None:
+            stop_worker(dashboard)
     if follower.is_alive():
         follower.join(timeout=5)
     summary(events, settings, subject)

@@ -30,7 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="processing guarantee (env EMOPIPE_PROCESSING_GUARANTEE, default at_least_once)",
     )
     p.add_argument(
-        "--stages", default=None, help="comma-separated stages to run: ingest,window,classify,emit (default: all)"
+        "--stages",
+        default=None,
+        help="comma-separated stages to run: ingest,window,classify,emit,preview (default: all)",
     )
 
 
