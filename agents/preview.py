@@ -2,7 +2,8 @@
 
 The window stage sends one compact preview (``pipeline/preview.py``, a few hundred bytes) per
 completed window and modality to ``<prefix>.previews`` (keyed by subject, 1 h retention) with
-:func:`preview_outs` (records of the window stage's batch). This stage keeps only the newest preview per subject and modality in Redis:
+:func:`preview_outs` (records of the window stage's batch). This stage keeps only the newest
+preview per subject and modality in Redis:
 
 - hash ``<p>:preview:<subject>``, field ``<modality>`` -> the preview JSON (and ``end:<modality>`` ->
   its window end in ns, so an older preview delivered late never replaces a newer one); the hash
