@@ -42,7 +42,11 @@ class Settings(BaseSettings):
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     web_port: int = Field(6066, description="Faust worker web port; 0 disables the web server")
-    data_dir: Path = Field(REPO_ROOT.parent / "shared" / "data", description="real data sets")
+    data_dir: Path = Field(
+        REPO_ROOT.parent / "shared" / "data",
+        description="folder that HOLDS the data sets: stress-predict/, ravdess/, systole-ecg/, openface/ "
+        "(the parent of stress-predict/, not stress-predict/ itself); default ../shared/data",
+    )
     state_dir: Path = Field(REPO_ROOT / ".run" / "faust", description="Faust table data directory")
     model_task: str = Field("stress_binary", description="task of the model the classify stage runs")
     model_dir: Path = Field(REPO_ROOT / "models" / "artifacts", description="directory of model cards + artifacts")
