@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("agents.commands.simulate", "publish SYNTHETIC multimodal streams (neurokit2 simulators)"),
     "lsl-bridge": ("agents.commands.lsl_bridge", "forward a Lab Streaming Layer stream to Kafka"),
     "brainflow-bridge": ("agents.commands.brainflow_bridge", "forward a BrainFlow board to Kafka"),
+    "mark": ("agents.commands.mark", "mark a condition by hand: start/end of a named segment or a point event"),
+    "export": ("agents.commands.export", "write a subject's retained raw streams and markers to Parquet or EDF+/BDF+"),
     "subscribe": ("agents.commands.subscribe", "print emotion events live and from history (Redis)"),
     "train": ("models.commands.train", "train the emotion models on the real data sets"),
     "evaluate": ("models.commands.evaluate", "leave-one-subject-out evaluation; writes model cards"),

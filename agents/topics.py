@@ -13,6 +13,7 @@ subject's streams locally, without a shuffle.
 ``<prefix>.windows``           filtered windows with features and quality (msgpack), keyed by subject
 ``<prefix>.dlq``               dead letters: original payload + reason (JSON)
 ``<prefix>.events``            emotion events (JSON, versioned contract)
+``<prefix>.markers``           condition markers (JSON, pipeline/markers.py), keyed by subject
 =============================  =========================================================
 """
 
@@ -49,6 +50,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs.append(TopicSpec(settings.topic("dlq"), 1, {"retention.ms": str(DLQ_RETENTION_MS)}))
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
+    specs.append(TopicSpec(settings.topic("markers"), n, raw_cfg))
     # changelogs of the stages' state tables (Faust names them <app id>-<table>-changelog); created up
     # front because several workers starting at once race to create them (Faust then crashes the agent
     # with PartitionsMismatch)
@@ -90,6 +92,7 @@ class AppTopics:
     windows: Any
     dlq: Any
     events: Any
+    markers: Any = None
 
 
 def declare_topics(app: Any, settings: Settings) -> AppTopics:
@@ -117,6 +120,7 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         windows=t(settings.topic("windows")),
         dlq=t(settings.topic("dlq"), partitions=1, config={"retention.ms": str(DLQ_RETENTION_MS)}),
         events=t(settings.topic("events")),
+        markers=t(settings.topic("markers")),
     )
 
 

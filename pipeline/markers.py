@@ -270,6 +270,39 @@ def tag_markers(
     return out
 
 
+def parse_marker_text(text: str) -> tuple[MarkerKind, str]:
+    """``(kind, label)`` of a marker sent as text (an LSL marker stream's string sample).
+
+    Accepted: ``"start:LABEL"``, ``"end:LABEL"``, ``"point:LABEL"`` (also with ``=`` or a space instead of
+    ``:``), ``"end"`` alone, a JSON object ``{"kind": ..., "label": ...}``, or any other text = a point
+    marker with that text as its label. :class:`ContractError` for an empty text or an invalid JSON kind.
+    """
+    t = text.strip()
+    if not t:
+        msg = "empty marker text"
+        raise ContractError(msg)
+    if t.startswith("{"):
+        try:
+            d = json.loads(t)
+        except ValueError:
+            d = None
+        if isinstance(d, dict):
+            kind, label = str(d.get("kind", "point")), str(d.get("label", ""))
+            if kind not in KINDS:
+                msg = f"marker kind {kind!r} is not one of {', '.join(KINDS)}"
+                raise ContractError(msg)
+            return kind, label  # type: ignore[return-value]
+    for kind in KINDS:
+        if t == kind == "end":
+            return "end", ""
+        for sep in (":", "=", " "):
+            if t.lower().startswith(kind + sep):
+                label = t[len(kind) + 1 :].strip()
+                if label or kind == "end":
+                    return kind, label  # type: ignore[return-value]
+    return "point", t
+
+
 __all__ = [
     "KINDS",
     "MARKER_SCHEMA_VERSION",
@@ -285,6 +318,7 @@ __all__ = [
     "encode_marker",
     "marker_from_dict",
     "marker_to_dict",
+    "parse_marker_text",
     "tag_markers",
     "validate_marker",
 ]
