@@ -181,11 +181,11 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
     report["model"] = {"name": model.card["name"], "version": model.card["version"], "card": str(card_path)}
     report["labels"] = labels_arg if labels_arg == "tags" else str(Path(labels_arg).resolve())
     report["recordings"] = {sid: str(r.path) for r, sid in zip(recs, ids, strict=True)}
-    if model.card.get("training_data", {}).get("subjects"):
-        trained = {f"S{int(s):02d}" for s in model.card["training_data"]["subjects"] if str(s).isdigit()}
-        seen = sorted(set(ids) & trained)
-        if seen:
-            report["in_training_data"] = seen
+    td = model.card.get("training_data") or {}
+    trained = {f"S{int(s):02d}" for s in td.get("subjects", []) if str(s).isdigit()} | set(td.get("subject_ids", []))
+    seen = sorted(set(ids) & trained)
+    if seen:
+        report["in_training_data"] = seen
     text = sc.format_report(report)
     print(f"{model.card['name']}@{model.card['version']} on {len(scored)} recording(s), labels {labels_arg}\n")
     print(text)
