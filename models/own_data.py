@@ -2,7 +2,9 @@
 
 ``emopipe train --data DIR --labels FILE``: ``DIR`` holds one E4 session folder per subject
 (``BVP.csv``, ``EDA.csv``, ``TEMP.csv``, ``ACC.csv``; the folder name is the subject id), ``FILE`` is a
-per-second label CSV in the format of ``emopipe score`` (:data:`models.scoring.LABEL_FORMAT_HELP`).
+per-second label CSV in the format of ``emopipe score`` (:data:`models.scoring.LABEL_FORMAT_HELP`), or
+a ``.jsonl`` file of recorded markers whose conditions ``label_map`` maps to the two classes (seconds
+outside every marked segment are unlabelled).
 Windows and features come from the live path's windowing (:func:`models.stress_data.pipeline_windower`),
 the personal baseline and the model are the committed default's (:data:`models.defaults.STRESS_DEFAULT`,
 fixed hyper-parameters), and the evaluation is the same leave-one-subject-out protocol with the
@@ -103,19 +105,31 @@ def train_own(
     from models.build import STRESS_MODEL_VERSION
     from models.export import export_torchscript, write_card
     from models.metrics import leak_check, per_group_balanced_accuracy, scores
-    from models.scoring import read_label_csv
+    from models.scoring import marker_timeline, read_label_csv, read_markers_jsonl
     from pipeline.features import FEATURE_VERSION
     from pipeline.stream import default_config
 
     if len(classes) != 2:
         msg = f"--classes needs two names (negative,positive), got {list(classes)}"
         raise LabelError(msg)
-    timelines = read_label_csv(labels, classes, label_map)
     sessions = find_sessions(data_dir)
+    markers: dict[str, list[Any]] | None = None
+    if Path(labels).suffix == ".jsonl":  # recorded markers: the condition at each second, mapped to a class
+        markers = {}
+        for mk in read_markers_jsonl(Path(labels)):
+            markers.setdefault(mk.subject_id, []).append(mk)
+        timelines: dict[str, Any] = dict.fromkeys(markers)
+    else:
+        timelines = read_label_csv(labels, classes, label_map)
     unknown = sorted(set(timelines) - set(sessions) - {"*"})
     if unknown:
         log.warning("labels for subjects without a session folder in %s: %s", data_dir, unknown)
     windows = own_windows({k: v for k, v in sessions.items() if k in timelines or "*" in timelines}, progress)
+    if markers is not None:
+        timelines = {
+            sid: marker_timeline(markers[sid], (int(sw.start_ns[0]), int(sw.end_ns[-1])), classes, label_map or {})
+            for sid, sw in windows.items()
+        }
     spec = st.default_spec()
     data = own_arrays(windows, timelines, spec)
     if len(data) < 3:

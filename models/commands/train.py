@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "subject id)")  # fmt: skip
     own.add_argument("--labels", type=Path, default=None,
                      help="per-second label CSV 'subject,t_s,label' (t_s = unix seconds; label = one of --classes "
-                          "or 0/1), as for emopipe score")  # fmt: skip
+                          "or 0/1), as for emopipe score; or a markers .jsonl (emopipe export) with --label-map "
+                          "mapping its conditions to the classes")  # fmt: skip
     own.add_argument("--name", default="stress_binary", help="model name (card and file names; default stress_binary)")
     own.add_argument("--classes", default="non-stress,stress",
                      help="the two class names, negative first (default non-stress,stress)")  # fmt: skip

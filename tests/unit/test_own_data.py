@@ -3,6 +3,7 @@ copied as a lab's 'own data' with a label CSV made from the data set's per-secon
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -67,3 +68,34 @@ def test_own_data_bad_input_is_clear(own_data, tmp_path, capsys):
     assert "'relaxed' is not a class" in capsys.readouterr().err
     assert main([*base, "--data", str(tmp_path / "none"), "--labels", str(own_data / "labels.csv")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_markers_give_the_same_training_data_as_the_label_csv(own_data, shared_data, tmp_path):
+    """Recorded markers (rest / task segments at the label change points) train the same model as the CSV."""
+    from pipeline.markers import Marker, encode_marker
+
+    labels = sd.load_labels(shared_data)
+    lines = []
+    for s in SUBJECTS:
+        t, y, _ = labels[s]
+        change = np.flatnonzero(np.diff(y)) + 1
+        bounds = [0, *change.tolist(), len(t)]
+        for a, b in itertools.pairwise(bounds):
+            name = "task" if y[a] == 1 else "rest"
+            t_end = int(t[b - 1]) + 1
+            for kind, tt in (("start", int(t[a])), ("end", t_end)):
+                lines.append(encode_marker(Marker(f"S{s:02d}", "e4", tt * 10**9, kind, name, "test")).decode())
+    (tmp_path / "markers.jsonl").write_text("\n".join(lines) + "\n")
+    outs = {}
+    runs = (
+        ("csv", own_data / "labels.csv", []),
+        ("markers", tmp_path / "markers.jsonl", ["--label-map", "rest=non-stress,task=stress"]),
+    )
+    for kind, lab, extra in runs:
+        out = tmp_path / kind
+        rc = main(["train", "--data", str(own_data / "data"), "--labels", str(lab), "--out", str(out), "--epochs", "1",
+                   *extra])  # fmt: skip
+        assert rc == 0
+        outs[kind] = json.loads((out / "stress_binary.json").read_text())
+    assert outs["csv"]["training_data"]["n_windows"] == outs["markers"]["training_data"]["n_windows"]
+    assert outs["csv"]["metrics"]["confusion"] == outs["markers"]["metrics"]["confusion"]
