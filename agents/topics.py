@@ -14,6 +14,7 @@ subject's streams locally, without a shuffle.
 ``<prefix>.dlq``               dead letters: original payload + reason (JSON)
 ``<prefix>.events``            emotion events (JSON, versioned contract)
 ``<prefix>.previews``          compact previews of completed windows for the dashboard (JSON, 1 h)
+``<prefix>.markers``           condition markers (JSON, pipeline/markers.py), keyed by subject
 =============================  =========================================================
 """
 
@@ -61,6 +62,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("previews"), n, {"retention.ms": str(PREVIEW_RETENTION_MS)}))
+    specs.append(TopicSpec(settings.topic("markers"), n, raw_cfg))
     # changelogs of the stages' state tables (Faust names them <app id>-<table>-changelog); created up
     # front because several workers starting at once race to create them (Faust then crashes the agent
     # with PartitionsMismatch)
@@ -105,6 +107,7 @@ class AppTopics:
     dlq: Any
     events: Any
     previews: Any
+    markers: Any
 
 
 def declare_topics(app: Any, settings: Settings) -> AppTopics:
@@ -133,6 +136,7 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         dlq=t(settings.topic("dlq"), partitions=1, config=dlq_config()),
         events=t(settings.topic("events")),
         previews=t(settings.topic("previews"), config={"retention.ms": str(PREVIEW_RETENTION_MS)}),
+        markers=t(settings.topic("markers")),
     )
 
 

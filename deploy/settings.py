@@ -55,7 +55,11 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     web_port: int = Field(6066, description="Faust worker web port; 0 disables the web server")
     web_host: str = Field("127.0.0.1", description="address the worker web server binds (0.0.0.0 in a container)")
-    data_dir: Path = Field(REPO_ROOT.parent / "shared" / "data", description="real data sets")
+    data_dir: Path = Field(
+        REPO_ROOT.parent / "shared" / "data",
+        description="folder that HOLDS the data sets: stress-predict/, ravdess/, systole-ecg/, openface/ "
+        "(the parent of stress-predict/, not stress-predict/ itself); default ../shared/data",
+    )
     state_dir: Path = Field(REPO_ROOT / ".run" / "faust", description="Faust table data directory")
     heads: str = Field(
         "stress_binary,stress_ecg,ravdess_emotion,emfacs_video,eeg_synthetic",

@@ -56,7 +56,7 @@ def load_ravdess(data_dir: Path) -> AudioSet:
 
     root = Path(data_dir) / "ravdess"
     if not (root / "clips.csv").is_file():
-        msg = f"RAVDESS frames not found at {root} (set EMOPIPE_DATA_DIR)"
+        msg = f"RAVDESS frames not found at {root} (set EMOPIPE_DATA_DIR to the folder that holds ravdess/)"
         raise DataNotFoundError(msg)
     clips = pd.read_csv(root / "clips.csv", dtype={"stem": str})
     frames: list[NDArray[np.float32]] = []

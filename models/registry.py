@@ -15,6 +15,7 @@ action-unit intensities for the EMFACS video model.  The loader calls
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,9 @@ def load(card_path: Path) -> LoadedModel:
     if not path.is_file():
         msg = f"model artifact {path} missing (run `emopipe train`)"
         raise ModelNotFoundError(msg)
-    module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+    with warnings.catch_warnings():  # torch >= 2.9 deprecates jit.load; the artifacts are TorchScript by design
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=FutureWarning)
+        module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     module.eval()
     return LoadedModel(card, module)
 

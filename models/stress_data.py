@@ -107,7 +107,10 @@ def stress_dir(data_dir: Path) -> Path:
     """``<data_dir>/stress-predict``, or :class:`DataNotFoundError`."""
     d = Path(data_dir) / "stress-predict"
     if not (d / "Raw_data").is_dir():
-        msg = f"Stress-Predict data not found at {d} (set EMOPIPE_DATA_DIR)"
+        msg = (
+            f"Stress-Predict data not found at {d}: set EMOPIPE_DATA_DIR (or --data-dir) to the folder that "
+            "holds stress-predict/, not to stress-predict/ itself"
+        )
         raise DataNotFoundError(msg)
     return d
 
@@ -247,3 +250,29 @@ def load_all_windows(
             with path.open("wb") as fh:
                 pickle.dump(out[s], fh)
     return out
+
+
+def write_label_csv(data_dir: Path, subjects: Sequence[int], path: Path, task: str = "stress_binary") -> int:
+    """Write Stress-Predict's per-second labels of ``subjects`` as an emopipe label CSV ``subject,t_s,label``.
+
+    ``subject`` is the recording folder name (``S02``), ``label`` the class name of ``task``
+    (:data:`BINARY_CLASSES` or :data:`PHASE_CLASSES`). Returns the number of rows written.
+    """
+    import csv
+
+    classes = BINARY_CLASSES if task == "stress_binary" else PHASE_CLASSES
+    labels = load_labels(data_dir)
+    n = 0
+    with Path(path).open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["subject", "t_s", "label"])
+        for s in subjects:
+            if s not in labels:
+                msg = f"Stress-Predict subject {s} has no per-second labels"
+                raise DataNotFoundError(msg)
+            t, y_bin, y_phase = labels[s]
+            y = y_bin if task == "stress_binary" else y_phase
+            for ti, yi in zip(t.tolist(), y.tolist(), strict=True):
+                w.writerow([f"S{s:02d}", ti, classes[yi]])
+                n += 1
+    return n

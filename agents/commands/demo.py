@@ -30,7 +30,10 @@ HELP = "run the main job: replay a real recording through Kafka, Faust and the m
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``emopipe demo``."""
-    p.add_argument("--subject", default="S02", help="Stress-Predict subject to replay (default S02)")
+    p.add_argument("--subject", default="S02",
+                   help="Stress-Predict subject to replay (default S02), read from "
+                        "EMOPIPE_DATA_DIR/stress-predict/Raw_data/<subject>; EMOPIPE_DATA_DIR is the folder that "
+                        "holds stress-predict/ (default ../shared/data)")  # fmt: skip
     p.add_argument("--speed", type=float, default=30.0, help="replay speed-up over real time (default 30)")
     p.add_argument("--chunk-s", type=float, default=1.0, help="chunk length in seconds of signal (default 1)")
     p.add_argument("--quiet-events", action="store_true", help="do not print every event, only the summary")

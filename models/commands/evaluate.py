@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "leave-one-subject-out over the 27 labelled Stress-Predict subjects with the default "
         "model, the alternatives and the logreg/gboost baselines; audio: leave-one-actor-out "
         "on RAVDESS; eeg: SYNTHETIC held-out subjects. Also video_learned: leave-one-subject-out of the "
-        "learned AU model on YOUR labelled OpenFace clips (needs --video-labels; writes the card in --artifacts)",
+        "learned AU model on YOUR labelled OpenFace clips (needs --video-labels; writes the card in --artifacts). "
+        "Also calibrated: personal calibration of stress_binary, LOSO, the test subject's rest + Stroop as "
+        "calibration, scored on the rest of the session (models/calibration.py; metrics.calibrated in the card)",
     )
     parser.add_argument(
         "--models",
@@ -85,6 +87,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             if not video_labels_given(args):
                 return 2
             _video_learned(args, art)
+        elif t == "calibrated":
+            _calibrated(args, data_dir, cache_dir_of(args), art, results)
         else:
             log.error("unknown target %s", t)
             return 2
@@ -265,6 +269,19 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
         },
     )
     return res
+
+
+def _calibrated(args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, results: Path) -> None:
+    """Personal calibration study (models.calibration): prints it, records it in the card and accuracy.json."""
+    from models.build import CARD_FILES
+    from models.calibration import evaluate_calibrated, record_calibrated, summary_lines
+
+    res = evaluate_calibrated(
+        data_dir, cache, int_list(args.subjects), args.seed, args.epochs, args.folds, args.cut_draws, args.max_cut_s
+    )
+    print("\n## stress_binary, personal calibration\n")
+    print("\n".join(summary_lines(res)))
+    record_calibrated(res, art / CARD_FILES["stress_binary"], results)
 
 
 def _video_learned(args: argparse.Namespace, art: Path) -> None:

@@ -33,7 +33,7 @@ from agents.offline import offline_events
 from agents.producer import ChunkProducer
 from agents.topics import ensure_topics
 from deploy.settings import REPO_ROOT, Settings
-from models.registry import load_default
+from models.heads import load_heads
 from tests.integration.test_e2e import _chunks, _wait_events
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -188,7 +188,8 @@ def test_cli_reports_refused_redis_credentials_without_secret(secure: SecureServ
 def test_pipeline_with_credentials(secure, shared_data, unique_prefix, tmp_path) -> None:
     settings = secure.settings(unique_prefix)
     chunks = _chunks(shared_data, "S02", minutes=3)
-    expected = offline_events(load_default("stress_binary", Settings().model_dir), chunks)
+    heads, plan = load_heads(Settings().model_dir, Settings().head_names)
+    expected = [e for e in offline_events(heads, chunks, plan=plan) if e.kind == "fused"]
     assert len(expected) >= 20
     ensure_topics(settings)
     env = {
