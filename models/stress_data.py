@@ -276,3 +276,30 @@ def write_label_csv(data_dir: Path, subjects: Sequence[int], path: Path, task: s
                 w.writerow([f"S{s:02d}", ti, classes[yi]])
                 n += 1
     return n
+
+
+def replace_modality(sw: SubjectWindows, modality: str, windows: Sequence[WindowLike]) -> SubjectWindows:
+    """``sw`` with one modality's features, quality and raw channel taken from ``windows`` instead.
+
+    Windows are matched on their end time; a window end of ``sw`` without a new window loses that
+    modality (no features, quality 0), as on a live stream that delivered nothing for it.
+    """
+    j = STRESS_MODALITIES.index(modality)
+    by_end = {int(w.end_ns): w for w in windows}
+    prefix = modality.upper() + "_"
+    feats: list[dict[str, float]] = []
+    qual = sw.quality.copy()
+    raw = sw.raw.copy()
+    key = {"bvp": "bvp_rms", "acc": "acc_mag"}.get(modality, modality)
+    c = RAW_CHANNELS.index(key)
+    for i, e in enumerate(sw.end_ns):
+        row = {k: v for k, v in sw.features[i].items() if not k.startswith(prefix)}
+        w = by_end.get(int(e))
+        raw[i, c] = np.nan
+        qual[i, j] = 0.0
+        if w is not None:
+            row.update(w.features)
+            qual[i, j] = float(w.quality)
+            raw[i, c] = _raw_channel(modality, w, raw.shape[2])[0]
+        feats.append(row)
+    return SubjectWindows(sw.subject, sw.end_ns, sw.start_ns, feats, qual, raw)

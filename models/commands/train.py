@@ -12,7 +12,7 @@ from models.commands._common import add_data_arguments, cache_dir_of, int_list, 
 HELP = "train the emotion models on the real data sets"
 TARGETS = ("stress_binary", "phase", "audio", "video", "eeg")
 #: not in the default set: needs the user's labelled face data (--video-labels)
-EXTRA_TARGETS = ("video_learned",)
+EXTRA_TARGETS = ("video_learned", "stress_seq")
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated subset of {','.join(TARGETS)} (default: all). stress_binary/phase: "
         "Stress-Predict E4 windows (60 s, 5 s hop from pipeline.stream); audio: RAVDESS "
         "eGeMAPS LLDs; video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data. "
-        "Also video_learned: an MLP on YOUR labelled OpenFace clips (needs --video-labels; see models/video.py)",
+        "Also video_learned: an MLP on YOUR labelled OpenFace clips (needs --video-labels; see models/video.py); "
+        "stress_seq: the stress_binary LSTM and TCN over the last K windows and the EDA / BVP / TEMP+ACC heads "
+        "(cards stress_binary_lstm, stress_binary_tcn, stress_eda, stress_bvp, stress_tempacc)",
     )
     parser.add_argument(
         "--out",
@@ -70,6 +72,14 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     for t in only:
         if t in ("stress_binary", "phase"):
             p = build.train_stress(t, data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs)
+        elif t == "stress_seq":
+            paths = build.train_stress_extra(
+                t, data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs
+            )
+            paths += build.train_stress_extra(
+                "stress_heads", data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs
+            )
+            p = paths[0].parent
         elif t == "audio":
             p = build.train_audio(data_dir, out, args.seed, epochs=args.epochs)
         elif t == "eeg":
