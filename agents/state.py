@@ -1,29 +1,49 @@
 """Streaming state in Faust tables.
 
-pipeline/ state objects are plain picklable values; here they are stored in changelog-backed
-Faust tables as pickled bytes (explicit, so the table codec can never silently change them).
-A restarted or rebalanced worker recovers the table from its changelog topic and continues
-exactly where the previous owner of the partition stopped.
+pipeline/ state objects are plain data; here they are stored in changelog-backed Faust tables as
+bytes of the versioned state codec (:mod:`pipeline.statecodec`: a format byte + msgpack, arrays as
+raw little-endian bytes, dataclasses by registered tag), explicit so that the table codec can never
+silently change them. Records of the previous format (pickle) are still read. A restarted or
+rebalanced worker recovers the table from its changelog topic and continues exactly where the
+previous owner of the partition stopped.
+
+:class:`IncrementalStateTable` stores a :class:`pipeline.stream.StreamState` as a small header under
+the stream key and each immutable sample segment once under ``<key>#<segment id>``, with a
+tombstone when the segment leaves the window: changelog bytes grow with the chunk, not the window.
+
+:data:`STATE_BYTES_WRITTEN` counts the bytes written per table (for the metric
+``emopipe_state_bytes_written_total{table}``).
 """
 
 from __future__ import annotations
 
-import pickle
 import weakref
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import faust
 from faust.streams import _current_event
 
+from pipeline.statecodec import decode_state, encode_state, register_state_type
+from pipeline.stream import StreamState, stream_delta, stream_merge
+
 #: largest state record accepted by the changelog topics (and the Faust producer)
 MAX_STATE_BYTES = 16 * 1024 * 1024
+
+#: bytes of state records written, per table name (emopipe_state_bytes_written_total{table})
+STATE_BYTES_WRITTEN: dict[str, int] = {}
+
+# states defined in agents/ (lazily: agents.ingest imports this module)
+register_state_type("ingest/1", "agents.ingest:IngestState")
 
 
 class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
 
     def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+        self.name = name
+        STATE_BYTES_WRITTEN.setdefault(name, 0)
         self.table = app.Table(
             name,
             default=None,
@@ -37,16 +57,17 @@ class StateTable:
     def get(self, key: str) -> Any:
         """The state stored under ``key``, or None."""
         raw = self.table.get(key.encode())
-        return None if raw is None else pickle.loads(raw)  # noqa: S301 - our own changelog
+        return None if raw is None else decode_state(raw)
 
     def set(self, key: str, value: Any, *, event: Any = None) -> None:
-        """Store ``value`` (must be picklable) under ``key``; written to the changelog.
+        """Store ``value`` (a state the codec knows) under ``key``; written to the changelog.
 
         Faust puts a table write into the changelog partition (and RocksDB column) of the event
         being processed. Batched stages write after the batch, outside that context: they pass the
         ``event`` the state belongs to (one of the key's own messages, hence its partition).
         """
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = encode_state(value)
+        STATE_BYTES_WRITTEN[self.name] += len(data)
         if event is None:
             self.table[key.encode()] = data
             return
@@ -59,6 +80,87 @@ class StateTable:
     def delete(self, key: str) -> None:
         """Forget the state under ``key``."""
         self.table.pop(key.encode(), None)
+
+
+@contextmanager
+def _in_event(event: Any) -> Iterator[None]:
+    """Table writes inside go to the changelog partition of ``event`` (see :meth:`StateTable.set`)."""
+    if event is None:
+        yield
+        return
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class IncrementalStateTable(StateTable):
+    """A :class:`StateTable` that stores stream states as a header plus segments written once.
+
+    Same ``get``/``set`` API (a drop-in for the window stage's table). A
+    :class:`~pipeline.stream.StreamState` is split by :func:`pipeline.stream.stream_delta`: the
+    header under ``key``, each new segment under ``key#<id>``, a tombstone for each segment that
+    left the window; every record of one key goes to the changelog partition of the same event.
+    Other values are stored whole. Decoded states are cached per key and reused while the
+    stored header bytes are unchanged (a header names its segments, whose ids are never reused),
+    so a read costs one header fetch; a table restored by another worker changes the header and
+    invalidates the cache.
+    """
+
+    def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+        super().__init__(app, name, partitions=partitions)
+        self._cache: dict[str, tuple[bytes, Any]] = {}
+
+    def get(self, key: str) -> Any:
+        """The state stored under ``key`` (header and segments reassembled), or None."""
+        raw = self.table.get(key.encode())
+        if raw is None:
+            self._cache.pop(key, None)
+            return None
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == raw:
+            return hit[1]
+        value = decode_state(raw)
+        if isinstance(value, StreamState) and value.seg_next > value.seg_first and not value.segments:
+            segs = {}
+            for i in range(value.seg_first, value.seg_next):
+                data = self.table.get(f"{key}#{i}".encode())
+                if data is not None:
+                    segs[i] = decode_state(data)
+            value = stream_merge(value, segs)
+        self._cache[key] = (raw, value)
+        return value
+
+    def set(self, key: str, value: Any, *, event: Any = None) -> None:
+        """Store ``value``; a StreamState as header + new segments (+ tombstones of dropped ones)."""
+        if not isinstance(value, StreamState):
+            self._cache.pop(key, None)
+            super().set(key, value, event=event)
+            return
+        old = self.get(key)
+        header, added, dropped = stream_delta(old if isinstance(old, StreamState) else None, value)
+        head = encode_state(header)
+        written = len(head)
+        with _in_event(event):
+            for seg in added:
+                data = encode_state(seg)
+                written += len(data)
+                self.table[f"{key}#{seg.seg_id}".encode()] = data
+            for i in dropped:
+                self.table.pop(f"{key}#{i}".encode(), None)
+            self.table[key.encode()] = head
+        STATE_BYTES_WRITTEN[self.name] += written
+        self._cache[key] = (head, value)
+
+    def delete(self, key: str) -> None:
+        """Forget the state under ``key`` and its segments."""
+        old = self.get(key)
+        if isinstance(old, StreamState):
+            for i in range(old.seg_first, old.seg_next):
+                self.table.pop(f"{key}#{i}".encode(), None)
+        self._cache.pop(key, None)
+        super().delete(key)
 
 
 class BatchStates:
@@ -100,3 +202,6 @@ class BatchStates:
         self._values.clear()
         self._events.clear()
         await producer.flush()
+
+
+__all__ = ["STATE_BYTES_WRITTEN", "BatchStates", "IncrementalStateTable", "StateTable"]

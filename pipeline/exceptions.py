@@ -17,3 +17,7 @@ class ContractError(PipelineError, ValueError):
 
 class SignalError(PipelineError, ValueError):
     """A signal cannot be processed (too short, wrong rate, wrong shape)."""
+
+
+class StateCodecError(PipelineError, ValueError):
+    """A state record cannot be encoded or decoded (unknown type tag or format version, bad bytes)."""
