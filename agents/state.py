@@ -9,7 +9,8 @@ previous owner of the partition stopped.
 
 :class:`IncrementalStateTable` stores a :class:`pipeline.stream.StreamState` as a small header under
 the stream key and each immutable sample segment once under ``<key>#<segment id>``, with a
-tombstone when the segment leaves the window: changelog bytes grow with the chunk, not the window.
+tombstone when the segment leaves the window (the config once): changelog bytes grow with the
+chunk, not the window.
 
 :data:`STATE_BYTES_WRITTEN` counts the bytes written per table (for the metric
 ``emopipe_state_bytes_written_total{table}``).
@@ -26,7 +27,7 @@ import faust
 from faust.streams import _current_event
 
 from pipeline.statecodec import decode_state, encode_state, register_state_type
-from pipeline.stream import StreamState, stream_delta, stream_merge
+from pipeline.stream import StreamHeader, StreamState, stream_delta, stream_merge
 
 #: largest state record accepted by the changelog topics (and the Faust producer)
 MAX_STATE_BYTES = 16 * 1024 * 1024
@@ -100,12 +101,12 @@ class IncrementalStateTable(StateTable):
 
     Same ``get``/``set`` API (a drop-in for the window stage's table). A
     :class:`~pipeline.stream.StreamState` is split by :func:`pipeline.stream.stream_delta`: the
-    header under ``key``, each new segment under ``key#<id>``, a tombstone for each segment that
-    left the window; every record of one key goes to the changelog partition of the same event.
-    Other values are stored whole. Decoded states are cached per key and reused while the
-    stored header bytes are unchanged (a header names its segments, whose ids are never reused),
-    so a read costs one header fetch; a table restored by another worker changes the header and
-    invalidates the cache.
+    header under ``key`` (every step), the config under ``key#cfg`` (when it changes), each new
+    segment under ``key#<id>`` (once), a tombstone for each segment that left the window; all
+    records of one key go to the changelog partition of the same event, the header last. Other
+    values are stored whole. Decoded states are cached per key and reused while the stored header
+    bytes are unchanged (a header names its segments, whose ids are never reused), so a read costs
+    one header fetch; a table restored from the changelog changes the header and misses the cache.
     """
 
     def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
@@ -113,7 +114,7 @@ class IncrementalStateTable(StateTable):
         self._cache: dict[str, tuple[bytes, Any]] = {}
 
     def get(self, key: str) -> Any:
-        """The state stored under ``key`` (header and segments reassembled), or None."""
+        """The state stored under ``key`` (config, header and segments reassembled), or None."""
         raw = self.table.get(key.encode())
         if raw is None:
             self._cache.pop(key, None)
@@ -122,43 +123,45 @@ class IncrementalStateTable(StateTable):
         if hit is not None and hit[0] == raw:
             return hit[1]
         value = decode_state(raw)
-        if isinstance(value, StreamState) and value.seg_next > value.seg_first and not value.segments:
+        if isinstance(value, StreamHeader):
+            cfg = decode_state(self.table[f"{key}#cfg".encode()])
             segs = {}
             for i in range(value.seg_first, value.seg_next):
                 data = self.table.get(f"{key}#{i}".encode())
                 if data is not None:
                     segs[i] = decode_state(data)
-            value = stream_merge(value, segs)
+            value = stream_merge(cfg, value, segs)
         self._cache[key] = (raw, value)
         return value
 
     def set(self, key: str, value: Any, *, event: Any = None) -> None:
-        """Store ``value``; a StreamState as header + new segments (+ tombstones of dropped ones)."""
+        """Store ``value``; a StreamState as header + config if changed + new segments + tombstones."""
         if not isinstance(value, StreamState):
             self._cache.pop(key, None)
             super().set(key, value, event=event)
             return
         old = self.get(key)
-        header, added, dropped = stream_delta(old if isinstance(old, StreamState) else None, value)
+        cfg, header, added, dropped = stream_delta(old if isinstance(old, StreamState) else None, value)
+        records = [(f"{key}#{seg.seg_id}", encode_state(seg)) for seg in added]
+        if cfg is not None:
+            records.append((f"{key}#cfg", encode_state(cfg)))
         head = encode_state(header)
-        written = len(head)
+        records.append((key, head))
         with _in_event(event):
-            for seg in added:
-                data = encode_state(seg)
-                written += len(data)
-                self.table[f"{key}#{seg.seg_id}".encode()] = data
             for i in dropped:
                 self.table.pop(f"{key}#{i}".encode(), None)
-            self.table[key.encode()] = head
-        STATE_BYTES_WRITTEN[self.name] += written
+            for k, data in records:
+                self.table[k.encode()] = data
+        STATE_BYTES_WRITTEN[self.name] += sum(len(d) for _, d in records)
         self._cache[key] = (head, value)
 
     def delete(self, key: str) -> None:
-        """Forget the state under ``key`` and its segments."""
+        """Forget the state under ``key``, its config and its segments."""
         old = self.get(key)
         if isinstance(old, StreamState):
             for i in range(old.seg_first, old.seg_next):
                 self.table.pop(f"{key}#{i}".encode(), None)
+            self.table.pop(f"{key}#cfg".encode(), None)
         self._cache.pop(key, None)
         super().delete(key)
 

@@ -326,6 +326,7 @@ for _tag, _target in {
     "stream-config/1": "pipeline.stream:StreamConfig",
     "stream/1": "pipeline.stream:StreamState",
     "stream-segment/1": "pipeline.stream:Segment",
+    "stream-header/1": "pipeline.stream:StreamHeader",
     "window/1": "pipeline.stream:Window",
     "cursor/1": "pipeline.contract:StreamCursor",
     "assembler/1": "pipeline.assembly:AssemblerState",

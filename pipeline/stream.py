@@ -160,35 +160,45 @@ class Window:
 class Segment:
     """The samples of one accepted chunk, never changed once made (stored once, dropped whole).
 
-    ``start`` is the index (in the stream's current segment clock) of the first column; ``buf``
-    the filtered samples (channels, n) float64; ``raw`` the scaled raw samples (channels, n), kept
-    as float32 when that is exact (E4 and every float32 wire chunk: raw values are float32) and as
-    float64 otherwise (interpolated gap fills, scaled values), or None when the filter is the
-    identity (ACC, feature streams: raw == filtered); ``flags`` (n,) uint8 (ok / gap / nan).
-    ``seg_id`` numbers the stream's segments 0, 1, 2, ... and is never reused, even after a reset.
+    ``start`` is the index (on the stream's current segment clock) of the first column; ``buf`` the
+    filtered samples (channels, n) float64; ``raw`` the scaled raw samples (channels, n) exactly:
+    float32 when that is exact (E4 and every float32 wire chunk), float64 otherwise (interpolated
+    gap fills); None in memory when the filter is the identity (ACC, feature streams: raw == buf).
+    ``flags`` (n,) uint8 (ok / gap / nan), None when all are ok. ``zi0`` is the filter's delay line
+    before this chunk (None at a stream start), so ``buf`` can be recomputed bitwise from ``raw``:
+    the stored form (:func:`stream_delta`) has ``buf`` None, :func:`stream_merge` refilters.
+    ``refilter`` is False for segments converted from the previous layout (no ``zi0``; stored
+    with ``buf``). ``seg_id`` numbers the stream's segments 0, 1, 2, ...; never reused.
     """
 
     seg_id: int
     start: int
-    buf: FloatArray
+    buf: FloatArray | None
     raw: NDArray[np.floating] | None
-    flags: NDArray[np.uint8]
+    flags: NDArray[np.uint8] | None = None
+    zi0: FloatArray | None = None
+    refilter: bool = True
+
+    @property
+    def n(self) -> int:
+        """Samples in the segment."""
+        arr = self.buf if self.buf is not None else self.raw
+        return 0 if arr is None else int(arr.shape[1])
 
     @property
     def stop(self) -> int:
         """Index one past the segment's last column."""
-        return self.start + int(self.buf.shape[1])
+        return self.start + self.n
 
 
 @dataclass(frozen=True)
 class StreamState:
     """Immutable state of one stream (never mutated: every step returns a new one).
 
-    A small header (filter ``zi``, clock, cursors, counters) plus ``segments``, the immutable
-    :class:`Segment` s that the next windows still need (one per chunk, oldest first, ids
-    ``seg_first .. seg_next - 1``). So a state grows by one chunk's samples per step and only
-    whole segments leave; :func:`stream_delta` / :func:`stream_merge` store the header and each
-    segment once.
+    The configuration, a small header (filter ``zi``, clock, cursors, counters) and ``segments``,
+    the immutable :class:`Segment` s that the next windows still need (one per chunk, oldest first,
+    ids ``seg_first .. seg_next - 1``). A state grows by one chunk per step and only whole segments
+    leave; :func:`stream_delta` / :func:`stream_merge` store the header and each segment once.
     """
 
     cfg: StreamConfig
@@ -216,39 +226,98 @@ class StreamState:
     @property
     def n_buffered(self) -> int:
         """Samples held in ``segments``."""
-        return sum(seg.buf.shape[1] for seg in self.segments)
+        return sum(seg.n for seg in self.segments)
 
 
-def stream_delta(old: StreamState | None, new: StreamState) -> tuple[StreamState, tuple[Segment, ...], tuple[int, ...]]:
+@dataclass(frozen=True)
+class StreamHeader:
+    """What changes at every chunk: a :class:`StreamState` without its config and segments.
+
+    ``zi`` is the filter's delay line (``filt.zi``); the other fields are StreamState's.
+    """
+
+    zi: FloatArray | None
+    anchor_ns: int | None
+    n_seen: int
+    seg_first: int
+    seg_next: int
+    last_raw: FloatArray | None
+    next_start_ns: int
+    last_seq: int | None
+    n_channels: int | None
+    n_resets: int
+    n_dropped_chunks: int
+    n_dropped_samples: int
+    last_frame: FloatArray | None
+    last_frame_ns: int | None
+
+
+_HEADER_FIELDS = tuple(f for f in StreamHeader.__dataclass_fields__ if f != "zi")
+
+
+def stream_delta(
+    old: StreamState | None, new: StreamState
+) -> tuple[StreamConfig | None, StreamHeader, tuple[Segment, ...], tuple[int, ...]]:
     """What to store when a stream moves from ``old`` (as stored, or None) to ``new``.
 
     Returns
     -------
-    header : StreamState
-        ``new`` without its segments (``seg_first``/``seg_next`` name the ones it needs).
+    cfg : StreamConfig or None
+        ``new.cfg`` if it is new or changed (store it), else None.
+    header : StreamHeader
+        Store at every step (tens of bytes plus the filter's delay line).
     added : tuple of Segment
-        Segments of ``new`` that ``old`` did not have (store each once, under its ``seg_id``).
+        Segments of ``new`` that ``old`` did not have, in stored form (no ``buf``: it is
+        recomputed from ``raw`` and ``zi0``); store each once, under its ``seg_id``.
     dropped : tuple of int
         Ids of ``old``'s segments that ``new`` no longer needs (delete them).
     """
     old_first, old_next = (old.seg_first, old.seg_next) if old is not None else (0, 0)
-    added = tuple(seg for seg in new.segments if seg.seg_id >= old_next)
+    identity = design_sos(new.cfg.filter) is None
+    added = tuple(_stored(seg, identity) for seg in new.segments if seg.seg_id >= old_next)
     dropped = tuple(i for i in range(old_first, old_next) if i < new.seg_first)
-    return replace(new, segments=()), added, dropped
+    header = StreamHeader(new.filt.zi, **{f: getattr(new, f) for f in _HEADER_FIELDS})
+    cfg = new.cfg if old is None or old.cfg != new.cfg else None
+    return cfg, header, added, dropped
 
 
-def stream_merge(header: StreamState, segments: Mapping[int, Segment]) -> StreamState:
-    """Inverse of :func:`stream_delta`: the state from its header and stored segments (by id).
+def _stored(seg: Segment, identity: bool) -> Segment:
+    if not seg.refilter:
+        return seg
+    if identity:  # buf is the raw input (float64 copy): store it compactly
+        assert seg.buf is not None
+        return replace(seg, buf=None, raw=_compact(seg.buf))
+    return replace(seg, buf=None)
 
+
+def stream_merge(cfg: StreamConfig, header: StreamHeader, segments: Mapping[int, Segment]) -> StreamState:
+    """Inverse of :func:`stream_delta`: the state from its config, header and stored segments (by id).
+
+    Filtered samples of stored segments are recomputed from ``raw`` and ``zi0`` with the same
+    ``filter_step`` call as when the chunk arrived, so the result is bitwise the live state.
     Raises SignalError if a segment the header needs is missing.
     """
     ids = range(header.seg_first, header.seg_next)
     missing = [i for i in ids if i not in segments]
     if missing:
         span = f"{header.seg_first}..{header.seg_next - 1}"
-        msg = f"{header.cfg.modality}: stream state lacks segments {missing[:5]} (of {span})"
+        msg = f"{cfg.modality}: stream state lacks segments {missing[:5]} (of {span})"
         raise SignalError(msg)
-    return replace(header, segments=tuple(segments[i] for i in ids))
+    identity = design_sos(cfg.filter) is None
+    segs = tuple(_restored(segments[i], cfg, identity) for i in ids)
+    fields = {f: getattr(header, f) for f in _HEADER_FIELDS}
+    return StreamState(cfg=cfg, filt=FilterState(cfg.filter, header.zi), segments=segs, **fields)
+
+
+def _restored(seg: Segment, cfg: StreamConfig, identity: bool) -> Segment:
+    if seg.buf is not None:
+        return seg
+    assert seg.raw is not None
+    x = seg.raw.astype(np.float64)
+    if identity:
+        return replace(seg, buf=x, raw=None)
+    _, y = filter_step(FilterState(cfg.filter, seg.zi0), x)
+    return replace(seg, buf=y)
 
 
 def stream_state_from_legacy(obj: StreamState) -> StreamState:
@@ -264,15 +333,9 @@ def stream_state_from_legacy(obj: StreamState) -> StreamState:
     segments: tuple[Segment, ...] = ()
     if buf.shape[1] > 0:
         raw = np.asarray(old["raw"], dtype=np.float64)
-        segments = (
-            Segment(
-                0,
-                int(old["buf_start"]),
-                buf,
-                _compact_raw(fields["cfg"], raw),
-                np.asarray(old["flags"], dtype=np.uint8),
-            ),
-        )
+        flags = np.asarray(old["flags"], dtype=np.uint8)
+        compact = None if design_sos(fields["cfg"].filter) is None else _compact(raw)
+        segments = (Segment(0, int(old["buf_start"]), buf, compact, flags if flags.any() else None, refilter=False),)
     return StreamState(**fields, segments=segments, seg_first=0, seg_next=len(segments))
 
 
@@ -336,7 +399,8 @@ def stream_step(
     if x.shape[1] == 0:
         return state, []
     filt, y = filter_step(state.filt, x)
-    seg = Segment(state.seg_next, state.n_seen, y, _compact_raw(state.cfg, x), flags)
+    raw = None if design_sos(state.cfg.filter) is None else _compact(x)  # identity filter: y is x
+    seg = Segment(state.seg_next, state.n_seen, y, raw, flags if flags.any() else None, state.filt.zi)
     state = replace(
         state,
         filt=filt,
@@ -349,10 +413,8 @@ def stream_step(
     return _emit(state)
 
 
-def _compact_raw(cfg: StreamConfig, x: FloatArray) -> NDArray[np.floating] | None:
-    """Raw samples as stored: None when the filter is the identity, float32 when exact, else x."""
-    if design_sos(cfg.filter) is None:
-        return None  # filter_step returned a copy of x: the filtered samples are the raw ones
+def _compact(x: FloatArray) -> NDArray[np.floating]:
+    """``x`` as float32 when that is exact (bitwise after conversion back), else ``x`` itself."""
     x32 = x.astype(np.float32)
     return x32 if np.array_equal(x32, x) else x
 
@@ -482,10 +544,19 @@ def _gather(state: StreamState, a: int, b: int) -> tuple[FloatArray, FloatArray,
     if not parts or parts[0][0].start + parts[0][1] != a or parts[-1][0].start + parts[-1][2] != b:
         msg = f"{state.cfg.modality}: samples {a}..{b} are not buffered"
         raise SignalError(msg)
-    y = np.concatenate([seg.buf[:, i:j] for seg, i, j in parts], axis=1)
-    raw = np.concatenate([(seg.buf if seg.raw is None else seg.raw)[:, i:j] for seg, i, j in parts], axis=1)
-    flags = np.concatenate([seg.flags[i:j] for seg, i, j in parts])
+    y = np.concatenate([_req(seg.buf)[:, i:j] for seg, i, j in parts], axis=1)
+    raw = np.concatenate([_req(seg.buf if seg.raw is None else seg.raw)[:, i:j] for seg, i, j in parts], axis=1)
+    flags = np.concatenate(
+        [np.zeros(j - i, dtype=np.uint8) if seg.flags is None else seg.flags[i:j] for seg, i, j in parts]
+    )
     return y, raw.astype(np.float64, copy=False), flags
+
+
+def _req(arr: NDArray[np.floating] | None) -> NDArray[np.floating]:
+    if arr is None:
+        msg = "stream segment has no samples in memory (a stored segment not passed through stream_merge)"
+        raise SignalError(msg)
+    return arr
 
 
 def _make_window(state: StreamState, start_ns: int, a: int, b: int) -> Window:

@@ -118,6 +118,7 @@ def _all_kinds(states: dict[str, list[Any]]) -> dict[str, Any]:
         "filter": s.filt,
         "filter-config": s.filt.cfg,
         "segment": s.segments[0],
+        "header": stream_delta(None, s)[1],
         "window": states["window"][-1],
         "cursor": states["ingest"][-1].cursor,
         "ingest": states["ingest"][-1],
@@ -268,38 +269,38 @@ def test_previous_pickle_format_is_read_and_continues(shared_data: Path) -> None
 
 
 def test_incremental_layout_reassembles_the_monolithic_state(shared_data: Path) -> None:
-    """Header + each segment stored once (deleted when dropped) == the whole state after every chunk,
-    and the bytes written per chunk do not grow with the window."""
+    """Config once + header + each segment once (deleted when dropped) == the whole state after every
+    chunk (filtered samples recomputed bitwise), and the bytes written per chunk do not grow with the window."""
     store: dict[Any, bytes] = {}
     stored: dict[str, StreamState] = {}
     per_chunk: dict[str, list[int]] = {}
     for c in _chunks(str(shared_data)):
         key = c.stream_key
         new, _ = window_step(stored.get(key), c)
-        header, added, dropped = stream_delta(stored.get(key), new)
+        cfg, header, added, dropped = stream_delta(stored.get(key), new)
+        assert (cfg is None) == (key in stored)
         written = [encode_state(header)] + [encode_state(seg) for seg in added]
+        if cfg is not None:
+            store[(key, "cfg")] = encode_state(cfg)
         store[key] = written[0]
         for seg, data in zip(added, written[1:], strict=True):
+            assert seg.buf is None  # stored form: recomputed from raw and zi0
             store[(key, seg.seg_id)] = data
         for i in dropped:
             del store[(key, i)]
         per_chunk.setdefault(c.modality, []).append(sum(map(len, written)))
-        back_header = decode_state(store[key])
-        segs = {
-            i: decode_state(v)
-            for (k, i), v in ((kk, vv) for kk, vv in store.items() if isinstance(kk, tuple))
-            if k == key
-        }
-        merged = stream_merge(back_header, segs)
+        segs = {i: decode_state(v) for k, v in store.items() if isinstance(k, tuple) and k[0] == key for i in [k[1]]}
+        merged = stream_merge(segs.pop("cfg"), decode_state(store[key]), segs)
         assert_same(merged, new, key)
         assert set(segs) == set(range(new.seg_first, new.seg_next))  # dropped segments are gone
         stored[key] = merged
     for modality, sizes in per_chunk.items():
-        steady = sizes[70:]  # after the first window: the monolithic record would hold 60 s here
+        steady = sizes[70:]  # after the first window: the monolithic record holds 60 s here
         whole = len(encode_state(stored[next(k for k in stored if k.endswith(modality))]))
         assert max(steady) < whole / 8, (modality, max(steady), whole)
+    key = next(iter(stored))
     with pytest.raises(Exception, match="lacks segments"):
-        stream_merge(decode_state(store[next(iter(stored))]), {})
+        stream_merge(stored[key].cfg, decode_state(store[key]), {})
 
 
 def test_state_keeps_only_needed_segments_and_compact_raw(shared_data: Path) -> None:
@@ -307,6 +308,7 @@ def test_state_keeps_only_needed_segments_and_compact_raw(shared_data: Path) -> 
     by_mod = {s.cfg.modality: s for s in states}
     acc, bvp = by_mod["acc"], by_mod["bvp"]
     assert all(seg.raw is None for seg in acc.segments)  # identity filter: raw == filtered
+    assert all(seg.flags is None for seg in acc.segments + bvp.segments)  # no gap or NaN in this stretch
     assert all(seg.raw is not None and seg.raw.dtype == np.float32 for seg in bvp.segments)  # E4 float32 input
     for s in (acc, bvp):
         n_win = round(s.cfg.window_s * s.cfg.fs_hz)
@@ -338,5 +340,5 @@ def test_incremental_state_table_reads_back_what_it_wrote(shared_data: Path) -> 
     for key, state in last.items():
         assert_same(reader.get(key), state, key)
     n_segments = sum(len(s.segments) for s in last.values())
-    assert len(store) == len(last) + n_segments
+    assert len(store) == 2 * len(last) + n_segments  # header, config and live segments per stream
     assert STATE_BYTES_WRITTEN["test-streams"] - before < sum(len(encode_state(s)) for s in last.values()) * 4
