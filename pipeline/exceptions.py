@@ -45,3 +45,9 @@ class PlanError(PipelineError, ValueError):
     """A model card cannot run on this worker's stream configuration (clear message, raised at start)."""
 
     kind = "plan"
+
+
+class StateCodecError(PipelineError, ValueError):
+    """A state record cannot be encoded or decoded (unknown type tag or format version, bad bytes)."""
+
+    kind = "state"

@@ -105,6 +105,22 @@ class SubjectState:
         return dict(self.heads).get(name)
 
 
+def subject_state_from_legacy(obj: Any, head: str = "stress_binary") -> SubjectState:
+    """A classify state pickled before heads existed (one model: the stress model) as a :class:`SubjectState`.
+
+    Its assembler and personal baseline become the ``head`` head's state, so an upgraded worker keeps every
+    subject's baseline; fusion starts empty.
+    """
+    d = dict(vars(obj))
+    if "heads" in d:  # already the current layout
+        return SubjectState(**{k: v for k, v in d.items() if k in SubjectState.__dataclass_fields__})
+    hs = HeadState(d["assembler"], d["model_state"], tuple(d.get("last_end_ns", ())), int(d.get("first_end_ns", 0)))
+    return SubjectState(
+        heads=((head, hs),), session_id=d.get("session_id", ""), synthetic=bool(d.get("synthetic", False)),
+        last_ingest_ns=int(d.get("last_ingest_ns", 0)),
+    )  # fmt: skip
+
+
 def subject_step(
     heads: Sequence[Any],
     state: SubjectState | None,
