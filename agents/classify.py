@@ -24,8 +24,18 @@ from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.events import EmotionEvent, encode_event
 from pipeline.heads import HeadResult, Pending, head_results
+from pipeline.markers import decode_marker
 from pipeline.records import decode_window_record
-from pipeline.steps import SubjectState, fused_event, fusion_step, head_event, subject_step, unread_for
+from pipeline.steps import (
+    SubjectState,
+    condition_of,
+    fused_event,
+    fusion_step,
+    head_event,
+    subject_step,
+    unread_for,
+    with_marker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +72,10 @@ def fuse_subjects(
         before = states[subject]
         state, slots, _late = fusion_step(before, rs, grace_s=fusion_grace_s)
         states[subject] = state
-        events += [head_event(r, condition=state.condition) for r in rs]
+        events += [head_event(r, condition=condition_of(state, r.end_ns)) for r in rs]
         events += [
-            fused_event(slot, condition=state.condition, unread=unread_for(before, slot[0].end_ns)) for slot in slots
+            fused_event(slot, condition=condition_of(state, slot[0].end_ns), unread=unread_for(before, slot[0].end_ns))
+            for slot in slots
         ]
     return events
 
@@ -76,6 +87,7 @@ class ClassifyStage(BaseStage):
 
     def __init__(self, emo: Any, table: StateTable, heads: Sequence[Any]) -> None:
         self.topics, self.settings, self.table, self.heads = emo.topics, emo.settings, table, list(heads)
+        self.markers_topic = emo.settings.topic("markers")
         self._pending: list[Pending] = []
 
     def states(self) -> BatchStates:
@@ -84,6 +96,10 @@ class ClassifyStage(BaseStage):
         return BatchStates(self.table)
 
     async def step(self, staged: BatchStates, event: Any) -> list[Out]:
+        if event.message.topic == self.markers_topic:
+            m = decode_marker(event.value)
+            staged.set(m.subject_id, with_marker(staged.get(m.subject_id), m), event)
+            return []
         rec = decode_window_record(event.value)
         s = self.settings
         failures: list[tuple[str, Exception]] = []
@@ -121,7 +137,7 @@ def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 
     stage = ClassifyStage(emo, StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions), emo.heads)
     errors = ErrorPolicy(topics, settings.error_policy)
 
-    @app.agent(topics.windows, name=STEP_ID)
+    @app.agent(topics.classify_in, name=STEP_ID)
     async def classify(stream: Any) -> None:
         await declare_outputs(topics)
         await run_stage(

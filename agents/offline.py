@@ -16,6 +16,7 @@ from agents.classify import fuse_subjects, run_heads
 from pipeline.contract import SensorChunk
 from pipeline.events import EmotionEvent
 from pipeline.heads import Pending
+from pipeline.markers import Marker
 from pipeline.plan import StreamPlan
 from pipeline.records import WindowRecord
 from pipeline.steps import DEFAULT_FUSION_GRACE_S, DEFAULT_GRACE_S, DEFAULT_STALE_S, window_records, window_step
@@ -39,14 +40,18 @@ def offline_events(
     grace_s: float = DEFAULT_GRACE_S,
     stale_s: float = DEFAULT_STALE_S,
     fusion_grace_s: float = DEFAULT_FUSION_GRACE_S,
+    markers: Iterable[Marker] = (),
 ) -> list[EmotionEvent]:
     """Head and fused events of a chunk sequence computed in-process (latency stamps are meaningless).
 
-    ``heads`` and ``plan`` as :func:`models.heads.load_heads` returns them.
+    ``heads`` and ``plan`` as :func:`models.heads.load_heads` returns them; ``markers`` are the
+    subjects' condition markers (they label events by event time, whenever they arrive).
     """
-    from pipeline.steps import subject_step
+    from pipeline.steps import subject_step, with_marker
 
     subjects: dict[str, Any] = {}
+    for m in markers:
+        subjects[m.subject_id] = with_marker(subjects.get(m.subject_id), m)
     pending: list[Pending] = []
     for rec in offline_windows(chunks, plan):
         subjects[rec.subject_id], ready = subject_step(

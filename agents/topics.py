@@ -108,6 +108,8 @@ class AppTopics:
     events: Any
     previews: Any
     markers: Any
+    #: what the classify stage reads: window records and condition markers (both keyed by subject)
+    classify_in: Any
 
 
 def declare_topics(app: Any, settings: Settings) -> AppTopics:
@@ -137,6 +139,7 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         events=t(settings.topic("events")),
         previews=t(settings.topic("previews"), config={"retention.ms": str(PREVIEW_RETENTION_MS)}),
         markers=t(settings.topic("markers")),
+        classify_in=t(settings.topic("windows"), settings.topic("markers")),
     )
 
 

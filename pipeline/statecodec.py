@@ -336,6 +336,8 @@ for _tag, _target in {
     "head-result/1": "pipeline.heads:HeadResult",
     "modality-status/1": "pipeline.events:ModalityStatus",
     "fusion/1": "pipeline.steps:FusionState",
+    "condition/1": "pipeline.markers:ConditionState",
+    "marker/1": "pipeline.markers:Marker",
 }.items():
     register_state_type(_tag, _target)
 

@@ -29,6 +29,7 @@ from pipeline.contract import SensorChunk
 from pipeline.events import EmotionEvent, ModalityStatus
 from pipeline.fusion import FUSION_VERSION, fuse
 from pipeline.heads import HeadResult, HeadState, Pending, head_step
+from pipeline.markers import ConditionState, Marker, condition_at, condition_init, condition_step
 from pipeline.plan import StreamPlan, stream_config_for
 from pipeline.quality import motion_penalty
 from pipeline.records import WindowRecord
@@ -96,7 +97,8 @@ class SubjectState:
     session_id: str = ""
     synthetic: bool = False
     last_ingest_ns: int = 0
-    condition: Any = None
+    #: the subject's condition markers (:mod:`pipeline.markers`), None before the first
+    condition: ConditionState | None = None
     #: windows of modalities no head reads, waiting for their fused event: (end_ns, modality, status)
     unread: tuple[tuple[int, str, ModalityStatus], ...] = ()
 
@@ -210,6 +212,17 @@ def fusion_step(
     )
     unread = tuple(u for u in state.unread if emitted is None or u[0] > emitted)
     return replace(state, fusion=fusion, unread=unread), slots, late
+
+
+def with_marker(state: SubjectState | None, marker: Marker) -> SubjectState:
+    """A subject's state with one condition marker folded in (any arrival order)."""
+    state = state or SubjectState()
+    return replace(state, condition=condition_step(state.condition or condition_init(), marker))
+
+
+def condition_of(state: SubjectState, t_ns: int) -> str | None:
+    """The subject's marked condition at event time ``t_ns`` (a window's end), or None."""
+    return None if state.condition is None else condition_at(state.condition, t_ns)
 
 
 def unread_for(state: SubjectState, end_ns: int) -> dict[str, ModalityStatus]:

@@ -182,3 +182,17 @@ def test_window_records_without_samples_are_small_and_format_1_still_decodes():
     }, use_bin_type=True)  # fmt: skip
     back = decode_window_record(v1)
     assert back.window.features == {"EDA_Mean": 0.25} and np.array_equal(back.window.samples, w.samples)
+
+
+def test_markers_label_events_with_the_condition_at_their_window_end():
+    from pipeline.markers import Marker
+    from pipeline.steps import with_marker
+
+    head = LinearHead("phys", ("eda",))
+    state = with_marker(None, Marker("S1", "sess", 80 * S, "start", "stroop", "mark"))
+    state = with_marker(state, Marker("S1", "sess", 100 * S, "end", "stroop", "mark"))
+    state, pending = _feed([head], [_win("eda", end, 1.0) for end in range(60, 120, 5)], state)
+    events = fuse_subjects({"S1": state}, run_heads([head], pending)[0], fusion_grace_s=10)
+    got = {(e.kind, e.window_end_ns // S): e.condition for e in events}
+    assert got[("fused", 75)] is None and got[("fused", 80)] == "stroop" and got[("head", 95)] == "stroop"
+    assert got[("fused", 100)] is None and got[("fused", 115)] is None

@@ -145,7 +145,15 @@ def _all_kinds(states: dict[str, list[Any]]) -> dict[str, Any]:
         "modality-status": states["result"][-1].modalities[0][1],
         "subject": sub,
         **_model_states(),
+        **_markers(),
     }
+
+
+def _markers() -> dict[str, Any]:
+    from pipeline.markers import Marker, condition_init, condition_step
+
+    m = Marker("S02", "codec", 10**18, "start", "stroop", "mark")
+    return {"marker": m, "condition": condition_step(condition_init(), m)}
 
 
 def _model_states() -> dict[str, Any]:
