@@ -85,7 +85,7 @@ def test_log_redaction_covers_any_logger(caplog: pytest.LogCaptureFixture) -> No
         install_log_redaction(s)
         install_log_redaction(s)  # twice: still one layer
         log = logging.getLogger("kafka.test")
-        with caplog.at_level(logging.DEBUG):
+        with caplog.at_level(logging.DEBUG, logger="kafka.test"):  # kafka.* may be quietened by the CLI
             log.debug("config %s", {"sasl_plain_password": "k-secret-123"})
             log.info("plain %s and %d", "text", 3)
             try:
