@@ -22,11 +22,13 @@ import pytest
 from agents.client import EventClient
 from agents.composite import COMPOSITE_SUBJECT, composite_session_chunks
 from agents.dlq import decode_dead_letter
+from agents.markers import send_markers
 from agents.offline import offline_events
 from agents.producer import ChunkProducer
 from agents.topics import ensure_topics
 from deploy.settings import Settings
 from models.heads import load_heads
+from pipeline.markers import Marker
 from tests.integration.kafka_util import consume_all
 
 MINUTES = 3.0
@@ -65,6 +67,13 @@ def test_composite_session_every_head_live_equals_offline(
     }
     worker = start_worker(unique_prefix, extra_env=env)
     worker.wait_ready()
+    t0 = min(c.t0_ns for c in chunks)
+    marks = [
+        Marker(COMPOSITE_SUBJECT, "composite", t0 + 60 * S, "start", "stroop", "test"),
+        Marker(COMPOSITE_SUBJECT, "composite", t0 + 120 * S, "end", "stroop", "test"),
+    ]
+    send_markers(marks, settings)  # before the windows: every event in [60, 120) s carries the condition
+    time.sleep(2.0)
     with ChunkProducer(kafka_bootstrap, settings=settings) as producer:
         for i, c in enumerate(chunks):  # ~20x real time: streams stay within the fusion grace of each other
             producer.send(c)
@@ -92,12 +101,12 @@ def test_composite_session_every_head_live_equals_offline(
 
     # one fused event per window, none lost; the face head falls away after its stream stops
     assert sorted(e.window_end_ns for e in fused) == sorted(want_fused), "one fused event per window"
-    t0 = min(c.t0_ns for c in chunks)
     with_face = [e for e in fused if "emfacs_video" in e.heads]
     assert with_face and max(e.window_end_ns for e in with_face) <= t0 + round(FACE_STOP_S * S) + 5 * S
     late = [e for e in fused if e.window_end_ns > t0 + round((FACE_STOP_S + 20) * S)]
     assert late and all("emfacs_video" not in e.heads and len(e.heads) >= 3 for e in late)
     for e in fused:
+        assert e.condition == ("stroop" if t0 + 60 * S <= e.window_end_ns < t0 + 120 * S else None)
         assert sum(r.weight for r in e.heads.values()) == pytest.approx(1.0)
         assert e.synthetic == ("eeg_synthetic" in e.heads)
     same = [e for e in fused if e.heads.keys() == want_fused[e.window_end_ns].heads.keys()]
