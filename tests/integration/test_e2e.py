@@ -159,3 +159,30 @@ def test_two_workers_four_partitions_survive_kill_9(
     # messages re-delivered after the kill are recognised by their offsets, not dead-lettered as duplicates
     assert consume_all(kafka_bootstrap, f"{unique_prefix}.dlq", expect=0, timeout_s=5) == []
     client.close()
+
+
+def test_stress_mlp_lstm_and_tcn_heads_live_equal_offline(
+    shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker
+):
+    """The three forms of the stress model run side by side as heads; each one's live events == offline."""
+    names = ("stress_binary", "stress_binary_lstm", "stress_binary_tcn")
+    heads, plan = load_heads(Settings().model_dir, names)
+    chunks = _chunks(shared_data, "S02", minutes=5)
+    expected = {h: [e for e in offline_events(heads, chunks, plan=plan) if e.head == h] for h in names}
+    assert all(len(v) >= 40 for v in expected.values()), {h: len(v) for h, v in expected.items()}
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=unique_prefix, app_id=unique_prefix, partitions=2)
+    _create_topics(settings)
+    worker = start_worker(unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_HEADS": ",".join(names)})
+    worker.wait_ready()
+    _produce(settings, chunks)
+    client = EventClient(redis_url, prefix=unique_prefix)
+    _wait_events(client, "S02", len(expected["stress_binary"]), timeout_s=180)
+    got = client.history("S02", kind="head")
+    for h, want in expected.items():
+        mine = [e for e in got if e.head == h]
+        assert [e.window_end_ns for e in mine] == [e.window_end_ns for e in want], h
+        for a, b in zip(mine, want, strict=True):
+            assert a.probabilities == pytest.approx(b.probabilities, abs=1e-5), h
+    fused = client.history("S02")
+    assert all(e.heads.keys() == set(names) for e in fused[1:])
+    client.close()
