@@ -199,7 +199,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     def follow() -> None:
         for ev in client.follow(subject, since_ms=0, stop=stop.is_set, kind="all"):
             events.append(ev)
-            if not args.quiet_events and (ev.kind == "fused" or args.multimodal):
+            if not args.quiet_events and ev.kind == "fused":  # a fused line shows each head's reading
                 print(format_event(ev), flush=True)
 
     follower = threading.Thread(target=follow, daemon=True)
@@ -270,7 +270,7 @@ def summary(events: list[Any], settings: Settings, subject: str) -> None:
     ]
     close = [e.latency_ns["redis_write_ns"] - e.latency_ns["window_close_ns"] for e in fused
              if "redis_write_ns" in e.latency_ns]  # fmt: skip
-    agree = agreement(stress, settings.data_dir, subject)
+    agree = None if subject.startswith("COMPOSITE") else agreement(stress, settings.data_dir, subject)
     labels: dict[str, int] = {}
     for e in fused:
         labels[e.label] = labels.get(e.label, 0) + 1
@@ -284,7 +284,6 @@ def summary(events: list[Any], settings: Settings, subject: str) -> None:
     if subject.startswith("COMPOSITE"):
         print("COMPOSITE session: real recordings of different people under one id, plus SYNTHETIC EEG;")
         print("its readings show the pipeline working, they say nothing about anyone's emotions")
-        agree = None
     if agree:
         print("stress head (stress_binary) against the ground-truth stress labels:")
         print(f"agreement with ground-truth stress labels: accuracy {agree['accuracy']:.3f}, balanced accuracy "
