@@ -104,6 +104,7 @@ def test_latency_is_observed_per_present_modality() -> None:
     c_pub = _value("emopipe_latency_seconds_count", **labels, until="published")
     s_red = _value("emopipe_latency_seconds_sum", **labels, until="redis")
     ev = _event(window_close_ns=1_000_000_000, published_ns=1_020_000_000)
+    metrics.observe_event(ev, until="published")  # the classify stage's hook
     metrics.event_emitted("ut-emit", ev, {**ev.latency_ns, "redis_write_ns": 1_050_000_000}, True)
     assert _value("emopipe_latency_seconds_count", **labels, until="published") == c_pub + 1
     assert _value("emopipe_latency_seconds_sum", **labels, until="redis") == pytest.approx(s_red + 0.05)
