@@ -1,4 +1,4 @@
-"""Fault tests on the sink side, against the real services: a Redis restart and a slow Redis.
+"""Fault tests against the real services: a Redis restart, a slow Redis and a broker restart.
 
 Events flow from the events topic through a real ``emopipe worker --stages emit`` into a private
 redis-server (deploy/redis/start.sh) while the fault happens. Each test measures events lost (must be
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,7 @@ class EventFeed:
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         self.topic = topic
         self.ids: list[str] = []
+        self._acked: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -55,7 +57,8 @@ class EventFeed:
         while not self._stop.is_set():
             subject = SUBJECTS[i % len(SUBJECTS)]
             ev = _event(subject, i // len(SUBJECTS))
-            self.producer.send(self.topic, key=subject.encode(), value=encode_event(ev))
+            fut = self.producer.send(self.topic, key=subject.encode(), value=encode_event(ev))
+            fut.add_callback(lambda _md, eid=ev.event_id: self._acked.append(eid))
             self.ids.append(ev.event_id)
             i += 1
             time.sleep(1 / RATE_HZ)
@@ -63,6 +66,10 @@ class EventFeed:
     def start(self) -> EventFeed:
         self._thread.start()
         return self
+
+    def acked(self) -> list[str]:
+        """Ids of the events the broker acknowledged (what the pipeline must not lose)."""
+        return list(self._acked)
 
     def stop(self) -> list[str]:
         self._stop.set()
@@ -162,3 +169,44 @@ def test_slow_redis_loses_nothing(sink_setup, unique_prefix):
     recovery_s = time.monotonic() - ended
     assert worker.proc.poll() is None
     _check("slow_sink", expect, stored, recovery_s, paused_s=slow_s)
+
+
+@pytest.mark.slow  # ~2 min on 2 cores: two broker starts and the consumer group's rejoin
+def test_broker_restart_loses_nothing(tmp_path: Path, unique_prefix, start_worker, redis_url):
+    """A private broker (deploy/kafka/start.sh) is stopped for 10 s and started again under the feed."""
+    from tests.integration.conftest import DEPLOY
+
+    port = _free_port()
+    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(_free_port()),
+           "KAFKA_DATA_DIR": str(tmp_path / "kafka")}  # fmt: skip
+    kafka = [str(DEPLOY / "kafka" / "start.sh")], [str(DEPLOY / "kafka" / "stop.sh")]
+    subprocess.run(["bash", *kafka[0]], env=env, check=True, capture_output=True, timeout=120)
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            admin.create_topics([NewTopic(f"{unique_prefix}.events", 2, 1)])
+        finally:
+            admin.close()
+        worker = start_worker(
+            unique_prefix,
+            extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_STORE": "memory://", "EMOPIPE_KAFKA_BOOTSTRAP": bootstrap},
+            args=("--stages", "emit"),
+        )
+        worker.wait_ready()
+        feed = EventFeed(bootstrap, f"{unique_prefix}.events").start()
+        time.sleep(3)
+        subprocess.run(["bash", *kafka[1]], env=env, check=True, capture_output=True, timeout=60)
+        down_s = 10.0
+        time.sleep(down_s)
+        subprocess.run(["bash", *kafka[0]], env=env, check=True, capture_output=True, timeout=120)
+        restarted = time.monotonic()
+        time.sleep(2)
+        feed.stop()
+        expect = feed.acked()
+        stored, _ = _wait_all(redis_url, unique_prefix, set(expect), 90)
+        recovery_s = time.monotonic() - restarted
+        assert worker.proc.poll() is None, "the worker died while the broker was down"
+        _check("broker_restart", expect, stored, recovery_s, down_s=down_s, produced=len(feed.ids))
+    finally:
+        subprocess.run(["bash", *kafka[1]], env=env, check=False, capture_output=True, timeout=60)

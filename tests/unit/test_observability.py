@@ -104,6 +104,7 @@ def test_latency_is_observed_per_present_modality() -> None:
     c_pub = _value("emopipe_latency_seconds_count", **labels, until="published")
     s_red = _value("emopipe_latency_seconds_sum", **labels, until="redis")
     ev = _event(window_close_ns=1_000_000_000, published_ns=1_020_000_000)
+    metrics.observe_event(ev, until="published")  # the classify stage's hook
     metrics.event_emitted("ut-emit", ev, {**ev.latency_ns, "redis_write_ns": 1_050_000_000}, True)
     assert _value("emopipe_latency_seconds_count", **labels, until="published") == c_pub + 1
     assert _value("emopipe_latency_seconds_sum", **labels, until="redis") == pytest.approx(s_red + 0.05)
@@ -232,3 +233,68 @@ def test_grafana_dashboard_uses_only_metrics_that_exist() -> None:
     exported = SHAPE_NAMES | {f"{n}_bucket" for n in ("emopipe_latency_seconds", "emopipe_head_inference_seconds")}
     assert used and used <= exported, used - exported
     assert {"emopipe_dead_letters_total", "emopipe_consumer_lag_messages", "emopipe_latency_seconds_bucket"} <= used
+
+
+# --- endpoint helpers and escaped output ----------------------------------------------------------
+
+
+class _TP:
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic, self.partition = topic, partition
+
+    def __lt__(self, other: _TP) -> bool:
+        return (self.topic, self.partition) < (other.topic, other.partition)
+
+
+class _Consumer:
+    def __init__(self, highwaters: dict[_TP, int | None]) -> None:
+        self.highwaters = highwaters
+        self._committed_offset: dict[_TP, int] = {}
+
+    def assignment(self) -> set[_TP]:
+        return set(self.highwaters)
+
+    def highwater(self, tp: _TP) -> int | None:
+        return self.highwaters[tp]
+
+
+class _App:
+    def __init__(self, consumer: _Consumer, *, rebalancing: bool = False) -> None:
+        self.consumer, self.rebalancing = consumer, rebalancing
+
+        class _Tables:
+            recovery = None
+
+        self.tables = _Tables()
+
+
+def test_partition_lags_are_highwater_minus_committed() -> None:
+    from agents.endpoints import partition_lags
+
+    a, b, c = _TP("raw", 0), _TP("raw", 1), _TP("raw", 2)
+    consumer = _Consumer({a: 100, b: 7, c: None})  # c: not fetched yet -> no gauge
+    consumer._committed_offset = {a: 60, b: 7}
+    assert partition_lags(_App(consumer)) == [("raw", 0, 40), ("raw", 1, 0)]
+
+
+def test_ready_state_waits_for_the_first_assignment_and_for_rebalances() -> None:
+    from agents.endpoints import ReadyState
+
+    state = ReadyState()
+    app = _App(_Consumer({_TP("raw", 0): 1}))
+    assert state.check(app) == (False, "waiting for the first partition assignment", 1)
+    state.assigned_once = True
+    assert state.check(app) == (True, "", 1)
+    app.rebalancing = True
+    assert state.check(app)[:2] == (False, "rebalancing")
+
+
+def test_subscribe_lines_escape_hostile_text() -> None:
+    from agents.commands.subscribe import format_event
+
+    ev = _event(window_close_ns=1)
+    import dataclasses
+
+    hostile = dataclasses.replace(ev, model_name="m\x1b[2J", model_version="1\u202e")
+    line = format_event(hostile)
+    assert "\x1b" not in line and "\u202e" not in line and "m\\x1b[2J@1\\u202e" in line
