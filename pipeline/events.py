@@ -41,6 +41,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline.contract import id_problem
 from pipeline.exceptions import ContractError
 
 EVENT_SCHEMA_VERSION = 2
@@ -118,6 +119,10 @@ def validate_event(ev: EmotionEvent) -> None:
         raise ContractError(msg)
     if not ev.subject_id or not ev.model_version or not ev.model_name:
         msg = "subject_id, model_name and model_version must be non-empty"
+        raise ContractError(msg)
+    problem = id_problem(ev.subject_id)
+    if problem is not None:  # subject ids become Redis keys and page text
+        msg = f"subject_id {problem}"
         raise ContractError(msg)
     if ev.window_end_ns <= ev.window_start_ns:
         msg = f"window_end_ns {ev.window_end_ns} must be after window_start_ns {ev.window_start_ns}"
