@@ -16,6 +16,8 @@ command -v "$PY" >/dev/null || apt_install python3 python3-venv
 ensure_java
 ensure_maven
 ensure_redis
+command -v ip >/dev/null || apt_install iproute2   # network namespaces of tests/integration/test_multihost.py
+command -v openssl >/dev/null || apt_install openssl  # TLS material of KAFKA_SECURE=1 / REDIS_SECURE=1
 
 venv="$EMOPIPE_ROOT/.venv"
 stamp="$venv/.emopipe-installed"
