@@ -18,6 +18,8 @@ ensure_maven
 ensure_redis
 # headless browser for the dashboard's browser test (tests/integration/test_dashboard_browser.py)
 apt_install chromium chromium-driver
+command -v ip >/dev/null || apt_install iproute2   # network namespaces of tests/integration/test_multihost.py
+command -v openssl >/dev/null || apt_install openssl  # TLS material of KAFKA_SECURE=1 / REDIS_SECURE=1
 
 venv="$EMOPIPE_ROOT/.venv"
 stamp="$venv/.emopipe-installed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start a real redis-server (installs the Debian package redis-server when missing).
 # Env:
-#   REDIS_PORT=6379, REDIS_DATA_DIR (default .run/redis-$REDIS_PORT), REDIS_BIND=127.0.0.1
+#   REDIS_PORT=6379, REDIS_DATA_DIR (default .run/redis-$REDIS_PORT), REDIS_BIND=127.0.0.1 (another address, e.g. a
+#                    network namespace's, turns protected mode off when not secure: only for private test networks)
 #   REDIS_SECURE=1   TLS only (tls-port = REDIS_PORT, no plain-text port) and ACL users instead of the open
 #                    default user. Makes (once, in $REDIS_DATA_DIR/tls) a CA and a server certificate, and the
 #                    ACL file $REDIS_DATA_DIR/users.acl (passwords stored as SHA-256 only) with the users
@@ -48,6 +49,12 @@ ACL
   export REDISCLI_AUTH="$admin_pass"  # redis-cli reads the password from here, never from its argv
 else
   mode=(--port "$port")
+  if [ "$bind" != "127.0.0.1" ]; then
+    # an open default user on a non-loopback address: Redis's protected mode would refuse every client; allowed
+    # here for private test networks (tests/integration/test_multihost.py). On a real network use REDIS_SECURE=1.
+    log "warning: Redis on $bind without a password (use REDIS_SECURE=1 on a real network)"
+    mode+=(--protected-mode no)
+  fi
 fi
 log "starting redis-server on $bind:$port$([ "$secure" = "1" ] && echo ' (TLS, ACL users)') (log: $data/redis.log)"
 redis-server "${mode[@]}" --bind "$bind" --daemonize yes --pidfile "$pidfile" \
