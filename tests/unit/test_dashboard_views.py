@@ -317,3 +317,17 @@ def test_hub_keeps_latest_fused_event_per_subject():
     body = json.loads(snap.split("\n")[1][6:])
     assert snap.startswith("event: snapshot\n") and body["server_now_ms"] == 123
     assert [s["subject_id"] for s in body["subjects"]] == ["S02"] and body["pipeline"] is None
+
+
+def test_worker_urls_option():
+    import argparse
+
+    from agents.commands.dashboard import worker_urls
+
+    assert worker_urls("http://127.0.0.1:6066, http://10.0.0.2:6067/") == (
+        "http://127.0.0.1:6066",
+        "http://10.0.0.2:6067",
+    )
+    for bad in ("", "127.0.0.1:6066", "ftp://h:1", "http://h:1/metrics", "http://h:1?x=1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            worker_urls(bad)
