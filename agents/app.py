@@ -12,25 +12,31 @@ from typing import Any
 
 import faust
 
+from agents.connections import faust_credentials
 from agents.topics import AppTopics, declare_topics
 from deploy.settings import Settings
+from pipeline.plan import StreamPlan
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EmoApp:
-    """A Faust app with its topics and the settings it was built from."""
+    """A Faust app with its topics, the settings it was built from, its heads and their stream plan."""
 
     app: faust.App
     topics: AppTopics
     settings: Settings
+    plan: StreamPlan
+    heads: tuple[Any, ...] = ()
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
     """Faust settings derived from emopipe settings (explicit, tuned for a single small broker)."""
     return {
         "broker": [f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        # SASL/SCRAM over TLS when settings.kafka_security_protocol is SASL_SSL (agents/connections.py)
+        "broker_credentials": faust_credentials(settings),
         "store": settings.store,
         "processing_guarantee": settings.processing_guarantee,
         "topic_partitions": settings.partitions,
@@ -40,8 +46,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "datadir": str(settings.state_dir / settings.app_id),
         "web_enabled": settings.web_port > 0,
         "web_port": max(settings.web_port, 1),
-        "web_host": "127.0.0.1",
-        "web_bind": "127.0.0.1",
+        "web_host": settings.web_host,
+        "web_bind": settings.web_host,
         # the default 60 s session timeout makes a dead worker's partitions wait a minute
         "broker_session_timeout": 10.0,
         "broker_heartbeat_interval": 1.0,
@@ -72,12 +78,31 @@ def create_app(settings: Settings, *, stages: tuple[str, ...] = ALL_STAGES) -> E
     stages
         Stage ids to register, in pipeline order.
     """
+    plan, heads = _heads(settings, with_modules="classify" in stages)
     app = faust.App(settings.app_id, **faust_options(settings))
     topics = declare_topics(app, settings)
-    emo = EmoApp(app=app, topics=topics, settings=settings)
+    emo = EmoApp(app=app, topics=topics, settings=settings, plan=plan, heads=tuple(heads))
     for stage in stages:
         _register(emo, stage)
+    from agents.endpoints import register_endpoints
+
+    register_endpoints(emo, stages)  # /health /ready /metrics /status and the consumer-lag timer
     return emo
+
+
+def _heads(settings: Settings, *, with_modules: bool) -> tuple[StreamPlan, list[Any]]:
+    """The worker's stream plan from its heads' cards, and the heads themselves when it classifies.
+
+    A card that does not fit (feature version, window, input kind) raises PlanError here, at start.
+    """
+    from models.heads import load_heads, load_plan
+
+    names = settings.head_names
+    if with_modules:
+        heads, plan = load_heads(settings.model_dir, names, mains_hz=settings.mains_hz)
+        logger.info("heads: %s", ", ".join(f"{h.spec.name}@{h.spec.version} ({h.spec.kind})" for h in heads))
+        return plan, heads
+    return load_plan(settings.model_dir, names, mains_hz=settings.mains_hz), []
 
 
 def _register(emo: EmoApp, stage: str) -> None:

@@ -1,12 +1,12 @@
-"""Stage ``classify``: multimodal assembly, personal baseline, batched inference, event out.
+"""Stage ``classify``: every head of every subject, batched inference per head, fusion, events out.
 
-Faust wiring of :func:`pipeline.steps.subject_step` and :func:`pipeline.steps.make_events`.
-Reads ``windows`` (keyed by subject). Per subject, a :class:`pipeline.steps.SubjectState` (the assembler's
-pending slots, the model's running personal baseline, the event-time watermark) lives in a
-changelog-backed table. Messages are taken in batches (``take_events``) so that all windows
-completed in a batch go through the model in one call; each subject's state is written in the
-context of one of that subject's own messages, so it lands in the subject's partition. Events go to the ``events`` topic
-keyed by subject; the emit stage mirrors them into Redis.
+Faust wiring of :func:`pipeline.steps.subject_step` (each head's assembly and input), the batched model
+call of each head (:func:`run_heads`), :func:`pipeline.steps.fusion_step` and the event builders. Reads
+``windows`` (keyed by subject). Per subject, a :class:`pipeline.steps.SubjectState` (each head's
+pending slots and personal state, the fusion slots) lives in a changelog-backed table. All slots a batch
+completes go through their head's model in one call. A head that raises sends the messages of its slots
+to the DLQ and the other heads go on. Events (one per head that read a window, and one fused per window)
+go to the ``events`` topic keyed by subject; the emit stage mirrors them into Redis.
 """
 
 from __future__ import annotations
@@ -17,62 +17,113 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from agents.dlq import reject
+from agents import metrics
+from agents.exceptions import HeadError
+from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.events import EmotionEvent, encode_event
+from pipeline.heads import HeadResult, Pending, head_results
 from pipeline.records import decode_window_record
-
-# SubjectState is imported here too so that states pickled before it moved to pipeline.steps still load
-from pipeline.steps import DEFAULT_GRACE_S, DEFAULT_STALE_S, Pending, SubjectState, make_events, subject_step  # noqa: F401
+from pipeline.steps import SubjectState, fused_event, fusion_step, head_event, subject_step, unread_for
 
 logger = logging.getLogger(__name__)
 
 STEP_ID = "classify"
 
 
-def classify_batch(model: Any, pending: Sequence[Pending]) -> list[EmotionEvent]:
-    """One model call for every ready slot of a batch."""
-    if not pending:
+def run_heads(
+    heads: Sequence[Any], pending: Sequence[Pending]
+) -> tuple[list[HeadResult], list[tuple[Pending, BaseException]]]:
+    """One model call per head for all of its ready slots; a head that raises fails only its own slots."""
+    results: list[HeadResult] = []
+    failed: list[tuple[Pending, BaseException]] = []
+    for head in heads:
+        mine = [p for p in pending if p.head == head.spec.name]
+        if not mine:
+            continue
+        try:
+            proba = metrics.timed_predict(head, [p.x for p in mine])
+            results += head_results(head, mine, proba, inference_done_ns=time.time_ns())
+        except Exception as exc:
+            failed += [(p, exc) for p in mine]
+    return results, failed
+
+
+def fuse_subjects(
+    states: dict[str, SubjectState], results: Sequence[HeadResult], *, fusion_grace_s: float
+) -> list[EmotionEvent]:
+    """Head events and fused events of a batch's results, in time order per subject; updates ``states``."""
+    events: list[EmotionEvent] = []
+    by_subject: dict[str, list[HeadResult]] = {}
+    for r in sorted(results, key=lambda r: (r.end_ns, r.head)):
+        by_subject.setdefault(r.subject_id, []).append(r)
+    for subject, rs in by_subject.items():
+        before = states[subject]
+        state, slots, _late = fusion_step(before, rs, grace_s=fusion_grace_s)
+        states[subject] = state
+        events += [head_event(r, condition=state.condition) for r in rs]
+        events += [
+            fused_event(slot, condition=state.condition, unread=unread_for(before, slot[0].end_ns)) for slot in slots
+        ]
+    return events
+
+
+class ClassifyStage(BaseStage):
+    """Heads, fusion, events."""
+
+    step_id = STEP_ID
+
+    def __init__(self, emo: Any, table: StateTable, heads: Sequence[Any]) -> None:
+        self.topics, self.settings, self.table, self.heads = emo.topics, emo.settings, table, list(heads)
+        self._pending: list[Pending] = []
+
+    def states(self) -> BatchStates:
+        self._pending = []
+        self._failed: list[tuple[Any, str]] = []
+        return BatchStates(self.table)
+
+    async def step(self, staged: BatchStates, event: Any) -> list[Out]:
+        rec = decode_window_record(event.value)
+        s = self.settings
+        failures: list[tuple[str, Exception]] = []
+        state, ready = subject_step(
+            self.heads, staged.get(rec.subject_id), rec, grace_s=s.grace_s, stale_s=s.stale_s,
+            now_ns=time.time_ns(), token=event, failures=failures,
+        )  # fmt: skip
+        staged.set(rec.subject_id, state, event)
+        self._pending += ready
+        if failures:  # the other heads took the window; the record goes to the DLQ for the failed head(s)
+            self._failed.append((event, "; ".join(f"head {h} failed: {e!r}" for h, e in failures)))
         return []
-    x = np.stack([np.asarray(p.x, dtype=np.float32) for p in pending])
-    proba = model.predict_proba(x)
-    return make_events(model, pending, proba, inference_done_ns=time.time_ns())
+
+    async def finish(self, staged: BatchStates, errors: ErrorPolicy) -> tuple[list[Out], list[Any]]:
+        results, failed = run_heads(self.heads, self._pending)
+        reasons: dict[int, tuple[Any, list[str]]] = {id(e): (e, [r]) for e, r in self._failed}
+        for p, exc in failed:
+            reasons.setdefault(id(p.token), (p.token, []))[1].append(f"head {p.head} failed: {exc!r}")
+        dead = [await errors(STEP_ID, e, HeadError("; ".join(dict.fromkeys(rs)))) for e, rs in reasons.values()]
+        subjects = {r.subject_id for r in results}
+        states = {sid: staged.get(sid) for sid in subjects}
+        events = fuse_subjects(states, results, fusion_grace_s=self.settings.fusion_grace_s)
+        for sid, st in states.items():  # the fusion slots are part of the subject's state
+            staged.set(sid, st, staged.event_of(sid))
+        outs = []
+        for ev in events:
+            ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
+            outs.append(Out(self.topics.events, ev.subject_id.encode(), encode_event(ev)))
+        return outs, dead
 
 
 def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 0.05) -> None:
-    """Register the classify agent (loads the model of ``settings.model_task`` from ``settings.model_dir``)."""
-    from models.registry import load_default
-
+    """Register the classify agent with the worker's heads (``emo.heads``)."""
     app, topics, settings = emo.app, emo.topics, emo.settings
-    model = load_default(settings.model_task, settings.model_dir)
-    states = StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions)
+    stage = ClassifyStage(emo, StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions), emo.heads)
+    errors = ErrorPolicy(topics, settings.error_policy)
 
     @app.agent(topics.windows, name=STEP_ID)
     async def classify(stream: Any) -> None:
         await declare_outputs(topics)
-        async for batch in stream.take_events(batch_max, within=batch_within_s):
-            staged = BatchStates(states)
-            pending: list[Pending] = []
-            for event in batch:
-                try:
-                    rec = decode_window_record(event.value)
-                    state, ready = subject_step(
-                        model,
-                        staged.get(rec.subject_id),
-                        rec,
-                        grace_s=DEFAULT_GRACE_S,
-                        stale_s=DEFAULT_STALE_S,
-                        now_ns=time.time_ns(),
-                    )
-                    staged.set(rec.subject_id, state, event)
-                    pending.extend(ready)
-                except Exception as exc:  # keep the worker alive, lose nothing
-                    await reject(topics, STEP_ID, event, exc)
-            sent = []
-            for ev in classify_batch(model, pending):
-                ev = dataclasses.replace(ev, latency_ns={**ev.latency_ns, "published_ns": time.time_ns()})
-                sent.append(await topics.events.send(key=ev.subject_id.encode(), value=encode_event(ev)))
-            await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged
+        await run_stage(
+            stage, stream, producer=app.producer, errors=errors, batch_max=batch_max, within_s=batch_within_s
+        )

@@ -26,32 +26,61 @@ from pipeline.events import EmotionEvent, decode_event
 class EventClient:
     """Synchronous reader of emopipe events in Redis."""
 
-    def __init__(self, redis_url: str, *, prefix: str = "emopipe") -> None:
+    def __init__(
+        self, redis_url: str, *, prefix: str = "emopipe", connection_kwargs: dict[str, Any] | None = None
+    ) -> None:
         import redis
 
         self.prefix = prefix
-        self._redis: Any = redis.Redis.from_url(redis_url)
+        self._redis: Any = redis.Redis.from_url(redis_url, **(connection_kwargs or {}))
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> EventClient:
+        """A client for ``settings`` (URL, ACL user and password, TLS: :mod:`agents.connections`)."""
+        from agents.connections import redis_kwargs, redis_url
+
+        return cls(redis_url(settings), prefix=settings.topic_prefix, connection_kwargs=redis_kwargs(settings))
+
+    def _streams(self, subject: str | None, kind: str) -> list[str]:
+        if kind not in ("fused", "head", "all"):
+            msg = f"kind must be 'fused', 'head' or 'all', got {kind!r}"
+            raise ValueError(msg)
+        out = []
+        for head in (None,) if kind == "fused" else ("*",) if kind == "head" else (None, "*"):
+            k = redis_keys(self.prefix, subject or "", head)
+            out.append(k["stream_subject"] if subject else k["stream_all"])
+        return out
 
     def _stream(self, subject: str | None) -> str:
-        k = redis_keys(self.prefix, subject or "")
-        return k["stream_subject"] if subject else k["stream_all"]
+        return self._streams(subject, "fused")[0]
 
     def subjects(self) -> list[str]:
         """Subjects that have at least one event."""
         return sorted(s.decode() for s in self._redis.smembers(redis_keys(self.prefix, "")["subjects"]))
 
-    def latest(self, subject: str) -> EmotionEvent | None:
-        """The event of the latest window of a subject, or None."""
-        raw = self._redis.hget(redis_keys(self.prefix, subject)["latest"], "event")
+    def latest(self, subject: str, head: str | None = None) -> EmotionEvent | None:
+        """The fused event (or one head's event) of the latest window of a subject, or None."""
+        raw = self._redis.hget(redis_keys(self.prefix, subject, head)["latest"], "event")
         return None if raw is None else decode_event(raw)
 
     def history(
-        self, subject: str | None = None, *, since_ms: int | None = None, count: int | None = None
+        self,
+        subject: str | None = None,
+        *,
+        since_ms: int | None = None,
+        count: int | None = None,
+        kind: str = "fused",
     ) -> list[EmotionEvent]:
-        """Stored events (oldest first), optionally only those written since ``since_ms`` (epoch ms)."""
+        """Stored events (oldest first by write time), optionally only those written since ``since_ms``.
+
+        ``kind``: ``"fused"`` (default), ``"head"`` (every head's events) or ``"all"``.
+        """
         start = "-" if since_ms is None else f"{since_ms}-0"
-        rows = self._redis.xrange(self._stream(subject), min=start, max="+", count=count)
-        return [decode_event(fields[b"event"]) for _, fields in rows]
+        rows = []
+        for stream in self._streams(subject, kind):
+            rows += self._redis.xrange(stream, min=start, max="+", count=count)
+        rows.sort(key=lambda r: tuple(int(p) for p in r[0].decode().split("-")))
+        return [decode_event(fields[b"event"]) for _, fields in rows[:count]]
 
     def follow(
         self,
@@ -60,31 +89,41 @@ class EventClient:
         since_ms: int | None = None,
         idle_timeout_s: float | None = None,
         stop: Callable[[], bool] | None = None,
+        kind: str = "fused",
     ) -> Iterator[EmotionEvent]:
-        """History from ``since_ms`` (None: only new events), then live events.
+        """History from ``since_ms`` (None: only new events), then live events (``kind`` as in :meth:`history`).
 
         Ends when idle for ``idle_timeout_s`` or when ``stop()`` returns True (checked every 0.5 s).
         """
-        stream = self._stream(subject)
-        last_id = "$" if since_ms is None else f"{since_ms}-0"
-        if last_id != "$":
-            for entry_id, fields in self._redis.xrange(stream, min=last_id, max="+"):
-                last_id = entry_id.decode()
-                yield decode_event(fields[b"event"])
-        elif tail := self._redis.xrevrange(stream, count=1):
-            last_id = tail[0][0].decode()
-        else:
-            last_id = "0-0"
+        last: dict[str, str] = {}
+        for stream in self._streams(subject, kind):
+            if since_ms is not None:
+                last[stream] = f"{since_ms}-0"
+                continue
+            tail = self._redis.xrevrange(stream, count=1)
+            last[stream] = tail[0][0].decode() if tail else "0-0"
+        if since_ms is not None:
+            yield from self._backlog(last)
         idle_since = time.monotonic()
         while idle_timeout_s is None or time.monotonic() - idle_since < idle_timeout_s:
             if stop is not None and stop():
                 return
-            resp = self._redis.xread({stream: last_id}, block=500, count=100)
-            for _, entries in resp or ():
+            resp = self._redis.xread(dict(last), block=500, count=100)
+            for stream, entries in resp or ():
                 for entry_id, fields in entries:
-                    last_id = entry_id.decode()
+                    last[stream.decode()] = entry_id.decode()
                     idle_since = time.monotonic()
                     yield decode_event(fields[b"event"])
+
+    def _backlog(self, last: dict[str, str]) -> Iterator[EmotionEvent]:
+        """Stored events after the ids in ``last`` (updated in place), merged by write time."""
+        rows = []
+        for stream, start in last.items():
+            for entry_id, fields in self._redis.xrange(stream, min=start, max="+"):
+                rows.append((tuple(int(p) for p in entry_id.decode().split("-")), stream, entry_id.decode(), fields))
+        for _, stream, entry_id, fields in sorted(rows):
+            last[stream] = entry_id
+            yield decode_event(fields[b"event"])
 
     def close(self) -> None:
         """Close the connection."""

@@ -4,7 +4,8 @@ Reads every ``raw.<modality>`` topic, checks the sensor-chunk contract and per-s
 (duplicate ``seq``, time going backwards), and forwards valid chunks re-encoded in binary to
 ``valid.<modality>``, keyed by subject. Anything else becomes a dead letter with the reason; the
 worker keeps running. Continuity cursors live in a Faust table (changelog-backed), so a restarted
-or rebalanced worker continues the checks where the previous owner stopped.
+or rebalanced worker continues the checks where the previous owner stopped. The loop is
+:func:`agents.stage.run_stage`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from agents.dlq import reject
+from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
 from agents.state import BatchStates, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk, encode_binary
@@ -62,30 +63,40 @@ def check_message(
     return new_cursor
 
 
+class IngestStage(BaseStage):
+    """Decode, validate, check continuity, forward."""
+
+    step_id = STEP_ID
+
+    def __init__(self, emo: Any, cursors: StateTable) -> None:
+        self.topics, self.settings, self.cursors = emo.topics, emo.settings, cursors
+        self.raw_prefix = emo.settings.topic("raw.")
+
+    def states(self) -> BatchStates:
+        return BatchStates(self.cursors)
+
+    async def step(self, staged: BatchStates, event: Any) -> list[Out]:
+        msg = event.message
+        chunk = decode_chunk(event.value, max_samples=self.settings.max_chunk_samples)
+        key = chunk.stream_key
+        state = staged.get(key) or IngestState(None, None, -1)
+        if state.source == (msg.topic, msg.partition) and msg.offset <= state.last_offset:
+            return []  # re-delivered after a restart: already validated and forwarded
+        cursor = check_message(state.cursor, chunk, msg.topic, event.key, raw_prefix=self.raw_prefix)
+        out = Out(self.topics.valid[chunk.modality], chunk.subject_id.encode(), encode_binary(chunk))
+        staged.set(key, IngestState(cursor, (msg.topic, msg.partition), msg.offset), event)
+        return [out]
+
+
 def register_ingest(emo: Any) -> None:
     """Register the ingest agent and its cursor table on an :class:`~agents.app.EmoApp`."""
     app, topics, settings = emo.app, emo.topics, emo.settings
-    cursors = StateTable(app, f"{STEP_ID}-cursors", partitions=settings.partitions)
-    raw_prefix = settings.topic("raw.")
+    stage = IngestStage(emo, StateTable(app, f"{STEP_ID}-cursors", partitions=settings.partitions))
+    errors = ErrorPolicy(topics, settings.error_policy)
 
     @app.agent(topics.raw_all, name=STEP_ID)
     async def ingest(stream: Any) -> None:
         await declare_outputs(topics)
-        async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            staged = BatchStates(cursors)
-            sent = []
-            for event in batch:
-                msg = event.message
-                try:
-                    chunk = decode_chunk(event.value, max_samples=settings.max_chunk_samples)
-                    key = chunk.stream_key
-                    state = staged.get(key) or IngestState(None, None, -1)
-                    if state.source == (msg.topic, msg.partition) and msg.offset <= state.last_offset:
-                        continue  # re-delivered after a restart: already validated and forwarded
-                    cursor = check_message(state.cursor, chunk, msg.topic, event.key, raw_prefix=raw_prefix)
-                    out = encode_binary(chunk)
-                    sent.append(await topics.valid[chunk.modality].send(key=chunk.subject_id.encode(), value=out))
-                    staged.set(key, IngestState(cursor, (msg.topic, msg.partition), msg.offset), event)
-                except Exception as exc:  # keep the worker alive, lose nothing
-                    await reject(topics, STEP_ID, event, exc)
-            await staged.flush(app.producer, sent)  # states move on only once `sent` is acknowledged
+        await run_stage(
+            stage, stream, producer=app.producer, errors=errors, batch_max=BATCH_MAX, within_s=BATCH_WITHIN_S
+        )

@@ -2,7 +2,8 @@
 
 The window stage sends one compact preview (``pipeline/preview.py``, a few hundred bytes) per
 completed window and modality to ``<prefix>.previews`` (keyed by subject, 1 h retention) with
-:func:`send_preview`. This stage keeps only the newest preview per subject and modality in Redis:
+:func:`preview_outs` (records of the window stage's batch). This stage keeps only the newest
+preview per subject and modality in Redis:
 
 - hash ``<p>:preview:<subject>``, field ``<modality>`` -> the preview JSON (and ``end:<modality>`` ->
   its window end in ns, so an older preview delivered late never replaces a newer one); the hash
@@ -44,13 +45,19 @@ def preview_keys(prefix: str, subject_id: str) -> dict[str, str]:
     return {"hash": f"{prefix}:preview:{subject_id}", "channel": f"{prefix}:live:preview:{subject_id}"}
 
 
-async def send_preview(topics: Any, chunk: Any, window: Any) -> None:
-    """Send the preview of a completed window to the previews topic (logs and drops on any error)."""
-    try:
-        pv = window_preview(window, subject_id=chunk.subject_id, session_id=chunk.session_id)
-        await topics.previews.send(key=chunk.subject_id.encode(), value=encode_preview(pv))
-    except Exception as exc:
-        logger.warning("preview of %s %s dropped: %s", chunk.subject_id, getattr(window, "modality", "?"), exc)
+def preview_outs(topics: Any, chunk: Any, windows: Any) -> list[Any]:
+    """The records that send the previews of a chunk's completed windows (a preview that cannot be built
+    is logged and dropped: previews never fail the window stage)."""
+    from agents.stage import Out
+
+    outs = []
+    for window in windows:
+        try:
+            pv = window_preview(window, subject_id=chunk.subject_id, session_id=chunk.session_id)
+            outs.append(Out(topics.previews, chunk.subject_id.encode(), encode_preview(pv)))
+        except Exception as exc:
+            logger.warning("preview of %s %s dropped: %s", chunk.subject_id, getattr(window, "modality", "?"), exc)
+    return outs
 
 
 def register_preview(emo: Any) -> None:
@@ -62,7 +69,9 @@ def register_preview(emo: Any) -> None:
         import redis.asyncio as aioredis
         import redis.exceptions
 
-        r: Any = aioredis.from_url(settings.redis_url)
+        from agents.connections import redis_kwargs, redis_url
+
+        r: Any = aioredis.from_url(redis_url(settings), **redis_kwargs(settings))
         script = r.register_script(_WRITE_LUA)
         try:
             async for value in stream:

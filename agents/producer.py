@@ -128,6 +128,8 @@ class ChunkProducer:
     ) -> None:
         from kafka import KafkaProducer
 
+        from agents.connections import kafka_client_kwargs
+
         if encoding not in CONTENT_TYPES:
             msg = f"unknown encoding {encoding!r}; expected 'binary' or 'json'"
             raise ValueError(msg)
@@ -136,7 +138,7 @@ class ChunkProducer:
         self.counters = Counters()
         self._failures: list[str] = []
         self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
+            **{**kafka_client_kwargs(self.settings), "bootstrap_servers": bootstrap},
             client_id=client_id,
             acks="all",
             enable_idempotence=True,

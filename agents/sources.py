@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.contract import SensorChunk
+from pipeline.contract import SensorChunk, safe_id
 from pipeline.exceptions import SignalError
+from pipeline.markers import Marker, tag_markers
 from pipeline.sources import merge_in_time
 from pipeline.sources.e4 import E4_MODALITIES, E4Signal, e4_session_chunks, parse_e4_csv
 from pipeline.sources.openface import openface_chunks, parse_openface_csv
@@ -70,13 +71,13 @@ def find_recordings(paths: list[Path]) -> list[Recording]:
     found: list[Recording] = []
     for path in paths:
         if _is_e4_dir(path):
-            found.append(Recording("e4", path, path.name))
+            found.append(Recording("e4", path, safe_id(path.name)))
         elif path.is_dir() and any(_is_e4_dir(p) for p in path.iterdir()):
-            found += [Recording("e4", p, p.name) for p in sorted(path.iterdir()) if _is_e4_dir(p)]
+            found += [Recording("e4", p, safe_id(p.name)) for p in sorted(path.iterdir()) if _is_e4_dir(p)]
         elif path.is_file() and path.suffix == ".npz":
-            found.append(Recording("egemaps", path, path.stem))
+            found.append(Recording("egemaps", path, safe_id(path.stem)))
         elif path.is_file() and path.suffix == ".csv" and "AU" in path.open().readline():
-            found.append(Recording("openface", path, path.stem))
+            found.append(Recording("openface", path, safe_id(path.stem)))
         else:
             msg = f"{path}: not an E4 session directory, eGeMAPS .npz or OpenFace .csv"
             raise SignalError(msg)
@@ -95,6 +96,17 @@ def e4_start_ns(rec: Recording) -> int:
     raise SignalError(msg)
 
 
+def _e4_earliest_ns(rec: Recording) -> int:
+    """Earliest start over the session's E4 files (what :func:`recording_chunks` names the session after)."""
+    starts = []
+    for name in E4_MODALITIES:
+        f = rec.path / f"{name}.csv"
+        if f.is_file():
+            with f.open() as fh:
+                starts.append(parse_e4_csv(fh.readline() + "1\n", name).t0_ns)
+    return min(starts)
+
+
 def egemaps_chunks(
     path: Path, *, subject_id: str, t0_ns: int, chunk_s: float, clip_gap_s: float = 1.0
 ) -> Iterator[SensorChunk]:
@@ -106,7 +118,7 @@ def egemaps_chunks(
         for stem in stems:
             frames = z[stem]
             for chunk in opensmile_chunks(
-                frames, columns, subject_id=subject_id, session_id=f"egemaps-{path.stem}",
+                frames, columns, subject_id=subject_id, session_id=safe_id(f"egemaps-{path.stem}"),
                 t0_ns=t, chunk_s=chunk_s, first_seq=seq,
             ):  # fmt: skip
                 seq += 1
@@ -118,7 +130,7 @@ def openface_file_chunks(path: Path, *, subject_id: str, t0_ns: int, chunk_s: fl
     """One OpenFace CSV as an irregular ``video_features`` stream."""
     table = parse_openface_csv(path.read_text())
     return openface_chunks(
-        table, subject_id=subject_id, session_id=f"openface-{path.stem}", t0_ns=t0_ns, chunk_s=chunk_s
+        table, subject_id=subject_id, session_id=safe_id(f"openface-{path.stem}"), t0_ns=t0_ns, chunk_s=chunk_s
     )
 
 
@@ -166,6 +178,19 @@ def replay_chunks(
     subject_ids : list of str, optional
         Override subject ids, one per recording.
     """
+    streams = []
+    for i, (rec, offset_ns, own) in enumerate(_replay_offsets(recordings, rebase_to_ns, align_starts, subject_ids)):
+        streams.append(recording_chunks(
+            rec, chunk_s=chunk_s, t0_offset_ns=offset_ns, untimed_t0_ns=own,
+            subject_id=None if subject_ids is None else subject_ids[i],
+        ))  # fmt: skip
+    return merge_in_time(*streams)
+
+
+def _replay_offsets(
+    recordings: list[Recording], rebase_to_ns: int | None, align_starts: bool, subject_ids: list[str] | None
+) -> list[tuple[Recording, int, int]]:
+    """(recording, time shift ns, own start ns) of each recording in a replay (see :func:`replay_chunks`)."""
     if subject_ids is not None and len(subject_ids) != len(recordings):
         msg = f"{len(subject_ids)} subject ids for {len(recordings)} recordings"
         raise SignalError(msg)
@@ -173,14 +198,49 @@ def replay_chunks(
     known = [s for s in starts if s is not None]
     earliest = min(known) if known else REFERENCE_T0_NS
     target = earliest if rebase_to_ns is None else rebase_to_ns
-    streams = []
-    for i, (rec, start) in enumerate(zip(recordings, starts, strict=True)):
+    out = []
+    for rec, start in zip(recordings, starts, strict=True):
         own = earliest if start is None or not align_starts else start
-        streams.append(recording_chunks(
-            rec, chunk_s=chunk_s, t0_offset_ns=target - own, untimed_t0_ns=own,
-            subject_id=None if subject_ids is None else subject_ids[i],
-        ))  # fmt: skip
-    return merge_in_time(*streams)
+        out.append((rec, target - own, own))
+    return out
+
+
+def replay_markers(
+    recordings: list[Recording],
+    *,
+    mode: str = "points",
+    rebase_to_ns: int | None = None,
+    align_starts: bool = True,
+    subject_ids: list[str] | None = None,
+    max_pairs: int = 0,
+    label: str = "tag",
+) -> list[Marker]:
+    """Markers from the E4 button presses (``tags_*.csv``) of the recordings, shifted like their chunks.
+
+    ``mode``: ``"points"`` (each press a point marker) or ``"pairs"`` (presses 1-2, 3-4, ... open and close
+    segments ``tag1``, ``tag2``, ...; see :func:`pipeline.markers.tag_markers`). The session id is the one
+    the recording's chunks carry.
+    """
+    from pipeline.sources.e4 import parse_e4_tags
+
+    out: list[Marker] = []
+    for i, (rec, offset_ns, _) in enumerate(_replay_offsets(recordings, rebase_to_ns, align_starts, subject_ids)):
+        if rec.kind != "e4":
+            continue
+        tags = sorted(rec.path.glob("tags*.csv"))
+        if not tags:
+            continue
+        times = parse_e4_tags(tags[0].read_text())
+        if len(times) == 0:
+            continue
+        session = f"e4-{_e4_earliest_ns(rec) // 1_000_000_000}"
+        subject = rec.subject_id if subject_ids is None else subject_ids[i]
+        shifted = [int(t) + offset_ns for t in times]
+        out += tag_markers(
+            shifted, subject_id=subject, session_id=session, mode=mode,  # type: ignore[arg-type]
+            label=label, max_pairs=max_pairs,
+        )  # fmt: skip
+    return out
 
 
 def count_chunks(recordings: list[Recording], *, chunk_s: float) -> int | None:
@@ -212,4 +272,5 @@ __all__ = [
     "read_e4_session",
     "recording_chunks",
     "replay_chunks",
+    "replay_markers",
 ]

@@ -1,29 +1,53 @@
 """Streaming state in Faust tables.
 
-pipeline/ state objects are plain picklable values; here they are stored in changelog-backed
-Faust tables as pickled bytes (explicit, so the table codec can never silently change them).
-A restarted or rebalanced worker recovers the table from its changelog topic and continues
-exactly where the previous owner of the partition stopped.
+pipeline/ state objects are plain data; here they are stored in changelog-backed Faust tables as
+bytes of the versioned state codec (:mod:`pipeline.statecodec`: a format byte + msgpack, arrays as
+raw little-endian bytes, dataclasses by registered tag), explicit so that the table codec can never
+silently change them. Records of the previous format (pickle) are still read. A restarted or
+rebalanced worker recovers the table from its changelog topic and continues exactly where the
+previous owner of the partition stopped.
+
+:class:`IncrementalStateTable` stores a :class:`pipeline.stream.StreamState` as a small header under
+the stream key and each immutable sample segment once under ``<key>#<segment id>``, with a
+tombstone when the segment leaves the window (the config once): changelog bytes grow with the
+chunk, not the window.
+
+:data:`STATE_BYTES_WRITTEN` counts the bytes written per table (for the metric
+``emopipe_state_bytes_written_total{table}``).
 """
 
 from __future__ import annotations
 
-import pickle
 import weakref
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import faust
 from faust.streams import _current_event
 
+from agents import metrics
+from pipeline.statecodec import decode_state, encode_state, register_state_type
+from pipeline.stream import StreamHeader, StreamState, stream_delta, stream_merge
+
 #: largest state record accepted by the changelog topics (and the Faust producer)
 MAX_STATE_BYTES = 16 * 1024 * 1024
+
+#: bytes of state records written, per table name (emopipe_state_bytes_written_total{table})
+STATE_BYTES_WRITTEN: dict[str, int] = {}
+
+# states defined in agents/ (lazily: agents.ingest imports this module)
+register_state_type("ingest/1", "agents.ingest:IngestState")
+register_state_type("speaker-stats/1", "models.heads:SpeakerStats")
+register_state_type("sequence-state/1", "models.sequence:SequenceState")
 
 
 class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
 
     def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+        self.name = name
+        STATE_BYTES_WRITTEN.setdefault(name, 0)
         self.table = app.Table(
             name,
             default=None,
@@ -37,16 +61,18 @@ class StateTable:
     def get(self, key: str) -> Any:
         """The state stored under ``key``, or None."""
         raw = self.table.get(key.encode())
-        return None if raw is None else pickle.loads(raw)  # noqa: S301 - our own changelog
+        return None if raw is None else decode_state(raw)
 
     def set(self, key: str, value: Any, *, event: Any = None) -> None:
-        """Store ``value`` (must be picklable) under ``key``; written to the changelog.
+        """Store ``value`` (a state the codec knows) under ``key``; written to the changelog.
 
         Faust puts a table write into the changelog partition (and RocksDB column) of the event
         being processed. Batched stages write after the batch, outside that context: they pass the
         ``event`` the state belongs to (one of the key's own messages, hence its partition).
         """
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = encode_state(value)
+        STATE_BYTES_WRITTEN[self.name] += len(data)
+        metrics.state_written(self.name, len(data))
         if event is None:
             self.table[key.encode()] = data
             return
@@ -59,6 +85,89 @@ class StateTable:
     def delete(self, key: str) -> None:
         """Forget the state under ``key``."""
         self.table.pop(key.encode(), None)
+
+
+@contextmanager
+def _in_event(event: Any) -> Iterator[None]:
+    """Table writes inside go to the changelog partition of ``event`` (see :meth:`StateTable.set`)."""
+    if event is None:
+        yield
+        return
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class IncrementalStateTable(StateTable):
+    """A :class:`StateTable` that stores stream states as a header plus segments written once.
+
+    Same ``get``/``set`` API (a drop-in for the window stage's table). A
+    :class:`~pipeline.stream.StreamState` is split by :func:`pipeline.stream.stream_delta`: the
+    header under ``key`` (every step), the config under ``key#cfg`` (when it changes), each new
+    segment under ``key#<id>`` (once), a tombstone for each segment that left the window; all
+    records of one key go to the changelog partition of the same event, the header last. Other
+    values are stored whole. Decoded states are cached per key and reused while the stored header
+    bytes are unchanged (a header names its segments, whose ids are never reused), so a read costs
+    one header fetch; a table restored from the changelog changes the header and misses the cache.
+    """
+
+    def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+        super().__init__(app, name, partitions=partitions)
+        self._cache: dict[str, tuple[bytes, Any]] = {}
+
+    def get(self, key: str) -> Any:
+        """The state stored under ``key`` (config, header and segments reassembled), or None."""
+        raw = self.table.get(key.encode())
+        if raw is None:
+            self._cache.pop(key, None)
+            return None
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == raw:
+            return hit[1]
+        value = decode_state(raw)
+        if isinstance(value, StreamHeader):
+            cfg = decode_state(self.table[f"{key}#cfg".encode()])
+            segs = {}
+            for i in range(value.seg_first, value.seg_next):
+                data = self.table.get(f"{key}#{i}".encode())
+                if data is not None:
+                    segs[i] = decode_state(data)
+            value = stream_merge(cfg, value, segs)
+        self._cache[key] = (raw, value)
+        return value
+
+    def set(self, key: str, value: Any, *, event: Any = None) -> None:
+        """Store ``value``; a StreamState as header + config if changed + new segments + tombstones."""
+        if not isinstance(value, StreamState):
+            self._cache.pop(key, None)
+            super().set(key, value, event=event)
+            return
+        old = self.get(key)
+        cfg, header, added, dropped = stream_delta(old if isinstance(old, StreamState) else None, value)
+        records = [(f"{key}#{seg.seg_id}", encode_state(seg)) for seg in added]
+        if cfg is not None:
+            records.append((f"{key}#cfg", encode_state(cfg)))
+        head = encode_state(header)
+        records.append((key, head))
+        with _in_event(event):
+            for i in dropped:
+                self.table.pop(f"{key}#{i}".encode(), None)
+            for k, data in records:
+                self.table[k.encode()] = data
+        STATE_BYTES_WRITTEN[self.name] += sum(len(d) for _, d in records)
+        self._cache[key] = (head, value)
+
+    def delete(self, key: str) -> None:
+        """Forget the state under ``key``, its config and its segments."""
+        old = self.get(key)
+        if isinstance(old, StreamState):
+            for i in range(old.seg_first, old.seg_next):
+                self.table.pop(f"{key}#{i}".encode(), None)
+            self.table.pop(f"{key}#cfg".encode(), None)
+        self._cache.pop(key, None)
+        super().delete(key)
 
 
 class BatchStates:
@@ -83,6 +192,10 @@ class BatchStates:
         self._values[key] = value
         self._events[key] = event
 
+    def event_of(self, key: str) -> Any:
+        """The message a staged state of ``key`` belongs to (KeyError if nothing is staged for it)."""
+        return self._events[key]
+
     async def flush(self, producer: Any, outputs: Iterable[Awaitable[Any]] = ()) -> None:
         """Wait for the batch's ``outputs`` to be acknowledged, then write the staged states to the
         table and wait until their changelog records are delivered.
@@ -100,3 +213,6 @@ class BatchStates:
         self._values.clear()
         self._events.clear()
         await producer.flush()
+
+
+__all__ = ["STATE_BYTES_WRITTEN", "BatchStates", "IncrementalStateTable", "StateTable"]

@@ -14,6 +14,7 @@ subject's streams locally, without a shuffle.
 ``<prefix>.dlq``               dead letters: original payload + reason (JSON)
 ``<prefix>.events``            emotion events (JSON, versioned contract)
 ``<prefix>.previews``          compact previews of completed windows for the dashboard (JSON, 1 h)
+``<prefix>.markers``           condition markers (JSON, pipeline/markers.py), keyed by subject
 =============================  =========================================================
 """
 
@@ -34,6 +35,14 @@ DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
 PREVIEW_RETENTION_MS = 3600 * 1000
 
 
+def dlq_config() -> dict[str, str]:
+    """Broker configuration of the dead-letter topic: long retention, records up to
+    :data:`agents.dlq.DLQ_MAX_MESSAGE_BYTES` (every dead letter is bounded below that in agents/dlq.py)."""
+    from agents.dlq import DLQ_MAX_MESSAGE_BYTES
+
+    return {"retention.ms": str(DLQ_RETENTION_MS), "max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """Name, partition count and broker configuration of one topic."""
@@ -49,10 +58,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     raw_cfg = {"retention.ms": str(RAW_RETENTION_MS), "cleanup.policy": "delete"}
     specs = [TopicSpec(settings.raw_topic(m), n, raw_cfg) for m in MODALITIES]
     specs += [TopicSpec(settings.topic(f"valid.{m}"), n, raw_cfg) for m in MODALITIES]
-    specs.append(TopicSpec(settings.topic("dlq"), 1, {"retention.ms": str(DLQ_RETENTION_MS)}))
+    specs.append(TopicSpec(settings.topic("dlq"), 1, dlq_config()))
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("previews"), n, {"retention.ms": str(PREVIEW_RETENTION_MS)}))
+    specs.append(TopicSpec(settings.topic("markers"), n, raw_cfg))
     # changelogs of the stages' state tables (Faust names them <app id>-<table>-changelog); created up
     # front because several workers starting at once race to create them (Faust then crashes the agent
     # with PartitionsMismatch)
@@ -68,7 +78,9 @@ def ensure_topics(settings: Settings) -> int:
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="emopipe-topics")
+    from agents.connections import kafka_client_kwargs
+
+    admin = KafkaAdminClient(**kafka_client_kwargs(settings), client_id="emopipe-topics")
     try:
         existing = set(admin.list_topics())
         new = [
@@ -95,6 +107,7 @@ class AppTopics:
     dlq: Any
     events: Any
     previews: Any
+    markers: Any
 
 
 def declare_topics(app: Any, settings: Settings) -> AppTopics:
@@ -120,9 +133,10 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
         valid=valid,
         valid_all=t(*(settings.topic(f"valid.{m}") for m in MODALITIES)),
         windows=t(settings.topic("windows")),
-        dlq=t(settings.topic("dlq"), partitions=1, config={"retention.ms": str(DLQ_RETENTION_MS)}),
+        dlq=t(settings.topic("dlq"), partitions=1, config=dlq_config()),
         events=t(settings.topic("events")),
         previews=t(settings.topic("previews"), config={"retention.ms": str(PREVIEW_RETENTION_MS)}),
+        markers=t(settings.topic("markers")),
     )
 
 

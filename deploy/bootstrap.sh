@@ -2,7 +2,7 @@
 # Install everything emopipe needs, idempotently (a second run takes seconds):
 #   Debian packages (python3-venv if needed, a Java 17+ runtime, Maven, redis-server, chromium + chromium-driver),
 #   the virtualenv .venv with emopipe and its Python dependencies (re-installed only when pyproject.toml changes),
-#   and the Kafka 4.x jars from Maven Central (cached in ~/.cache/emopipe).
+#   the Kafka 4.x jars from Maven Central (cached in ~/.cache/emopipe), and the deploy checkers (deploy/tools.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EMOPIPE_ROOT"
@@ -37,4 +37,6 @@ else
   log "Python packages up to date (.venv)"
 fi
 bash "$EMOPIPE_ROOT/deploy/kafka/fetch.sh" >/dev/null
+# helm, kubeconform, hadolint, composecheck, Strimzi's API model: for the chart / image / compose checks
+bash "$EMOPIPE_ROOT/deploy/tools.sh"
 log "setup complete"

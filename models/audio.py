@@ -35,6 +35,9 @@ EMOTIONS: tuple[str, ...] = ("neutral", "calm", "happy", "sad", "angry", "fearfu
 POOL = 4  # 10 ms frames per step -> 25 steps/s
 T_STEPS = 128  # 5.12 s
 FRAME_RATE_HZ = 100.0
+#: the live path's speech window and hop (s): on the 5 s grid of every stream; the network's input is
+#: T_STEPS steps (5.12 s), so a live window's 125 pooled steps are zero-padded at the end, as short clips are
+LIVE_WINDOW_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def load_ravdess(data_dir: Path) -> AudioSet:
 
     root = Path(data_dir) / "ravdess"
     if not (root / "clips.csv").is_file():
-        msg = f"RAVDESS frames not found at {root} (set EMOPIPE_DATA_DIR)"
+        msg = f"RAVDESS frames not found at {root} (set EMOPIPE_DATA_DIR to the folder that holds ravdess/)"
         raise DataNotFoundError(msg)
     clips = pd.read_csv(root / "clips.csv", dtype={"stem": str})
     frames: list[NDArray[np.float32]] = []

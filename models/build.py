@@ -13,6 +13,7 @@ import torch
 
 from models import defaults
 from models.export import export_torchscript, read_card, write_card
+from pipeline.features import FEATURE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ MODEL_VERSION = "1.0.0"
 STRESS_MODEL_VERSION = "1.1.0"
 #: 1.1.0 (stop 8): TCN + logistic regression on the LLD stream's functionals, equal-weight late fusion
 AUDIO_MODEL_VERSION = "1.1.0"
+
+
+#: BVP cardiac features and the ECG features that measure the same quantity (preferred when ECG is present)
+CARDIAC_SUBSTITUTES = {
+    f"BVP_{k}": f"ECG_{k}"
+    for k in ("HR_Mean", "HR_Std", "HRV_MeanNN", "HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_LF", "HRV_HF", "HRV_LFHF")
+}
 
 
 def _keep_metrics(path: Path, card: dict[str, Any]) -> dict[str, Any]:
@@ -66,42 +74,131 @@ def train_stress(
     epochs: int | None = None,
 ) -> Path:
     """Fit the default stress model for ``task`` on all subjects; export ``.pt`` + card."""
-    from dataclasses import asdict
-
     from models import stress as st
-    from models import stress_data as sd
-    from pipeline.features import FEATURE_VERSION
-    from pipeline.stream import default_config
 
     spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
     data = st.concat([st.subject_arrays(windows[s], labels[s], spec) for s in windows])
     cand = defaults.with_fit(defaults.STRESS_DEFAULT, seed=seed, epochs=epochs)
+    path = _train_stress_model(cand, CARD_FILES[task].removesuffix(".json"), task, spec, windows, data, out_dir)
+    if task == "stress_binary":
+        write_ecg_card(path)
+    return path
+
+
+def write_ecg_card(stress_card: Path) -> Path:
+    """The ECG head's card: the stress model and its baseline, with ECG heart rate and HRV in place of BVP's.
+
+    Same artifact; modalities ``["ecg"]``; every other input is missing (baseline z = 0, as under the
+    modality dropout the model was trained with). Not evaluated: no labelled ECG recording here.
+    """
+    card = {k: v for k, v in read_card(stress_card).items() if k != "schema"}
+    card.update(
+        name="stress_ecg", modalities=["ecg"], channels={"ecg": ["ecg"]}, rates_hz={"ecg": None},
+        derived_from="stress_binary (same artifact and personal baseline; ECG heart rate and HRV in place of "
+        "the BVP ones, every other input missing)",
+        metrics_note="not evaluated: no labelled ECG recording here. The metrics below are those of stress_binary "
+        "on E4 data; the stress_bvp head of bench/results/fusion.json shows what cardiac features alone give",
+        metrics_of="stress_binary",
+    )  # fmt: skip
+    card["input"] = {**card["input"], "substitutes": CARDIAC_SUBSTITUTES}
+    return write_card(card, stress_card.parent / "stress_ecg.json")
+
+
+#: stress_binary sequence models and physiology heads: card name -> candidate (models/defaults.py)
+STRESS_EXTRA_CARDS: dict[str, str] = {
+    "stress_binary_lstm": "lstm",
+    "stress_binary_tcn": "tcn",
+    "stress_eda": "head_eda",
+    "stress_bvp": "head_bvp",
+    "stress_tempacc": "head_tempacc",
+}
+#: version of the sequence models and heads (new in stop 9)
+STRESS_EXTRA_VERSION = "1.0.0"
+
+
+def stress_extra_candidates() -> dict[str, Any]:
+    """Card name -> candidate of :data:`STRESS_EXTRA_CARDS`."""
+    by_name = {c.name: c for c in (*defaults.STRESS_SEQUENCE, *defaults.STRESS_HEADS)}
+    return {card: by_name[c] for card, c in STRESS_EXTRA_CARDS.items()}
+
+
+def train_stress_extra(
+    which: str,
+    data_dir: Path,
+    out_dir: Path,
+    cache_dir: Path | None,
+    seed: int = 0,
+    progress: bool = True,
+    subjects: list[int] | None = None,
+    epochs: int | None = None,
+) -> list[Path]:
+    """Fit the stress_binary sequence models (``which="stress_seq"``) or heads (``"stress_heads"``) on all
+    subjects; export ``.pt`` + card each."""
+    from models import stress as st
+
+    cands = {
+        k: c
+        for k, c in stress_extra_candidates().items()
+        if (c.kind in ("lstm_seq", "tcn_seq")) == (which == "stress_seq")
+    }
+    spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
+    k = max(c.context_windows for c in cands.values())
+    data = st.concat([st.subject_arrays(windows[s], labels[s], spec, context_windows=k) for s in windows])
+    return [
+        _train_stress_model(defaults.with_fit(c, seed, epochs), name, "stress_binary", spec, windows, data, out_dir)
+        for name, c in cands.items()
+    ]
+
+
+def _train_stress_model(
+    cand: Any, name: str, task: str, spec: Any, windows: dict[int, Any], data: Any, out_dir: Path
+) -> Path:
+    """Fit ``cand`` on ``data`` (all subjects), export ``<name>.pt`` and write ``<name>.json``."""
+    from dataclasses import asdict
+
+    from models import stress as st
+    from models import stress_data as sd
+    from models.preprocess import PreprocessSpec
+    from pipeline.features import FEATURE_VERSION
+    from pipeline.stream import default_config
+
     t0 = time.perf_counter()
-    _, net = st.train_candidate(cand, data, task, spec, progress)
+    _, net = st.train_candidate(cand, data, task, spec, True)
     train_s = time.perf_counter() - t0
-    name = CARD_FILES[task].removesuffix(".json")
-    export_torchscript(net, torch.zeros(2, data.x_feat.shape[1]), out_dir / f"{name}.pt")
+    modalities = list(cand.modalities or sd.STRESS_MODALITIES)
+    if cand.modalities:  # a head: its own spec over its modalities' features (one baseline block)
+        cols = st.head_columns(spec, cand.modalities)
+        spec = PreprocessSpec(tuple(spec.feature_names[i] for i in cols), spec.baselines)
+    k = cand.context_windows
+    n_in = len(spec.input_names)
+    example = torch.zeros(2, k, n_in) if k else torch.zeros(2, n_in)
+    export_torchscript(net, example, out_dir / f"{name}.pt")
+    input_kind = (
+        {"kind": "window_sequence", "context_windows": k, "shape": ["B", k, n_in]}
+        if k
+        else {"kind": "features", "shape": ["B", n_in]}
+    )
     cfgs = {m: default_config(m, fs) for m, fs in (("eda", 4.0), ("bvp", 64.0), ("temp", 4.0), ("acc", 32.0))}
+    cfgs = {m: c for m, c in cfgs.items() if m in modalities}
     card = {
         "name": name,
-        "version": STRESS_MODEL_VERSION,
+        "version": STRESS_EXTRA_VERSION if name in STRESS_EXTRA_CARDS else STRESS_MODEL_VERSION,
         "task": task,
         "classes": list(st.TASKS[task]),
         "artifact": f"{name}.pt",
         "format": "torchscript",
         "synthetic": False,
-        "modalities": list(sd.STRESS_MODALITIES),
+        "modalities": modalities,
         "channels": {m: list(c.channels) or [m] for m, c in cfgs.items()},
         "rates_hz": {m: c.fs_hz for m, c in cfgs.items()},
         "window": {
-            "window_s": cfgs["eda"].window_s,
-            "hop_s": cfgs["eda"].hop_s,
+            "window_s": cfgs[modalities[0]].window_s,
+            "hop_s": cfgs[modalities[0]].hop_s,
             "source": "pipeline.stream.default_config + stream_step/stream_offline",
         },
         "input": {
-            "kind": "features",
+            **input_kind,
             "feature_version": FEATURE_VERSION,
-            "shape": ["B", len(spec.input_names)],
             "dtype": "float32",
             **spec.to_dict(),
         },
@@ -110,6 +207,12 @@ def train_stress(
             "subject's PAST windows (pipeline.baseline; one block per entry of input.baselines, halflife in "
             "windows of hop_s); 0.0 before min_windows or when the feature is missing; clipped to +-clip_z. "
             "Use LoadedModel.new_state() per subject and LoadedModel.prepare(state, features) per window."
+            + (
+                f" window_sequence: the input is the subject's last {k} normalised vectors, oldest first, zero rows "
+                "before the subject has that many windows (models.sequence.sequence_step)"
+                if k
+                else ""
+            )
         ),
         "output": "class probabilities (B, n_classes), softmax applied",
         "architecture": {"kind": cand.kind, "params": net.get_params()},
@@ -125,7 +228,9 @@ def train_stress(
         "modality_dropout": "modality blocks zeroed with p=fit.modality_dropout during training",
         "leak_policy": "no absolute time, window position or counts as input; see metrics.start_cut",
     }
-    path = out_dir / CARD_FILES[task]
+    if cand.modalities:
+        card["quality_rule"] = "head quality = minimum window quality over its modalities (models.stress.head_quality)"
+    path = out_dir / f"{name}.json"
     write_card(_keep_metrics(path, card), path)
     return path
 
@@ -148,7 +253,6 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
     from models import audio as au
     from models.networks import AudioFusionNet, TCNClassifier
     from models.training import fit
-    from pipeline.features import FEATURE_VERSION
     from pipeline.features.audio import audio_names
 
     ds = au.load_ravdess(data_dir)
@@ -181,7 +285,9 @@ def train_audio(data_dir: Path, out_dir: Path, seed: int = 0, progress: bool = T
         "channels": {"audio_features": [*ds.columns, "voiced"]},
         "rates_hz": {"audio_features": au.FRAME_RATE_HZ},
         "window": {
-            "window_s": au.T_STEPS * au.POOL / au.FRAME_RATE_HZ,
+            "window_s": au.LIVE_WINDOW_S,
+            "hop_s": au.LIVE_WINDOW_S,
+            "model_window_s": au.T_STEPS * au.POOL / au.FRAME_RATE_HZ,
             "pool_frames": au.POOL,
             "steps": au.T_STEPS,
             "pad": "zeros at the end; longer input centre-cropped",
@@ -248,8 +354,8 @@ def train_eeg(out_dir: Path, seed: int = 0, progress: bool = True, n_subjects: i
         "modalities": ["eeg"],
         "channels": {"eeg": list(es.EEG_CHANNELS)},
         "rates_hz": {"eeg": es.EEG_FS_HZ},
-        "window": {"window_s": es.EEG_WINDOW_S},
-        "input": {"kind": "raw", "shape": ["B", 4, n_t], "dtype": "float32"},
+        "window": {"window_s": es.EEG_WINDOW_S, "hop_s": es.EEG_WINDOW_S},
+        "input": {"kind": "raw", "shape": ["B", 4, n_t], "dtype": "float32", "feature_version": FEATURE_VERSION},
         "normalisation": "per window and channel z-score (models.eeg_synth.normalise_windows)",
         "output": "class probabilities (B, 3), softmax applied",
         "architecture": {"kind": "tcn", "params": net.get_params()},
@@ -277,8 +383,10 @@ def write_emfacs_card(out_dir: Path) -> Path:
         "synthetic": False,
         "modalities": ["video_features"],
         "channels": {"video_features": [f"{a}_r" for a in AU_ORDER]},
+        "window": {"window_s": 5.0, "hop_s": 5.0},
         "input": {
             "kind": "action_units",
+            "feature_version": FEATURE_VERSION,
             "shape": ["B", len(AU_ORDER)],
             "au_order": list(AU_ORDER),
             "units": "OpenFace AU intensity 0..5",
@@ -305,7 +413,6 @@ def train_video_learned(labels_csv: Path, out_dir: Path, seed: int = 0) -> Path:
     from dataclasses import asdict
 
     from models import video as vd
-    from pipeline.features import FEATURE_VERSION
 
     clips = vd.read_labels(labels_csv)
     vs = vd.load_video_set(clips)

@@ -28,6 +28,36 @@ STRESS_CANDIDATES: tuple[Candidate, ...] = (
     Candidate("gru_raw", "gru", {"hidden": 24}, FitConfig(epochs=8, lr=3e-3), time_pool=4),
 )
 
+#: sequence models over the subject's last K = 12 window vectors (55 s beyond the newest 60 s window),
+#: the same 43 baseline-normalised features as the MLP (models.sequence); fixed before evaluation
+SEQ_CONTEXT_WINDOWS = 12
+STRESS_LSTM = Candidate(
+    "lstm",
+    "lstm_seq",
+    {"hidden": 16, "dropout": 0.3},
+    FitConfig(epochs=8, lr=3e-3),
+    context_windows=SEQ_CONTEXT_WINDOWS,
+)
+STRESS_TCN = Candidate(
+    "tcn",
+    "tcn_seq",
+    {"hidden": 16, "levels": 2, "kernel_size": 3, "dropout": 0.2},
+    FitConfig(epochs=8, lr=3e-3),
+    context_windows=SEQ_CONTEXT_WINDOWS,
+)
+STRESS_SEQUENCE: tuple[Candidate, ...] = (STRESS_LSTM, STRESS_TCN)
+
+#: physiology heads (models.stress.HEADS): the default MLP's architecture on one head's features only
+HEAD_FIT = FitConfig(epochs=8, lr=1e-3, modality_dropout=0.0)
+STRESS_HEADS: tuple[Candidate, ...] = tuple(
+    Candidate(f"head_{h}", "mlp", {"hidden": (16,), "dropout": 0.3}, HEAD_FIT, modalities=mods)
+    for h, mods in (("eda", ("eda",)), ("bvp", ("bvp",)), ("tempacc", ("temp", "acc")))
+)
+#: late fusion of the three heads weighted by window quality (models.fusion.late_fusion), and the same
+#: heads with equal weights (presence only) for the corruption comparison
+STRESS_LATE_HEADS = Candidate("late_heads_quality", "late_heads", {"hidden": (16,), "dropout": 0.3}, HEAD_FIT)
+STRESS_LATE_HEADS_EQUAL = replace(STRESS_LATE_HEADS, name="late_heads_equal", quality_weighted=False)
+
 #: sklearn baselines on the same normalised window features
 STRESS_BASELINES: tuple[Candidate, ...] = (
     Candidate("logreg", "logreg", {"C": 0.1}),

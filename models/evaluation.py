@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +32,39 @@ def evaluate_stress(
     progress: bool = True,
     n_folds: int = 0,
     n_cut_draws: int = 5,
+    variants: Mapping[str, Mapping[int, Any]] | None = None,
 ) -> dict[str, Any]:
     """LOSO (or ``n_folds`` subject-grouped folds) of every candidate on ``task``.
 
     Returns metrics per model (pooled over folds) with the start-cut leak check: ``n_cut_draws``
     independent draws of the cut lengths, scored by the same fold models, and a paired
     subject-bootstrap interval of (cut - full) balanced accuracy (:func:`models.metrics.leak_check`).
+
+    ``variants``: name -> subject -> :class:`models.stress_data.SubjectWindows`, alternative test
+    recordings (e.g. with a corrupted modality) that the same fold models also score; their
+    scores go to ``models[name]["variants"][variant]`` (training always uses the clean windows).
+    Sequence candidates (``context_windows > 0``) get their window sequences built here.
     """
     from models import stress as st
     from models.build import stress_arrays
 
     spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
-    data = {s: st.subject_arrays(windows[s], labels[s], spec) for s in windows}
+    k = max((int(getattr(c, "context_windows", 0)) for c in candidates), default=0)
+    data = {s: st.subject_arrays(windows[s], labels[s], spec, context_windows=k) for s in windows}
     rng = np.random.default_rng(seed)
     cuts = [{s: float(rng.uniform(0.0, max_cut_s)) for s in sorted(windows)} for _ in range(n_cut_draws)]
-    cut_draws = [{s: st.subject_arrays(windows[s], labels[s], spec, cut_s=c[s]) for s in windows} for c in cuts]
-    res = st.loso(candidates, data, task, spec, cut_draws, progress, n_folds)
+    cut_draws = [
+        {s: st.subject_arrays(windows[s], labels[s], spec, cut_s=c[s], context_windows=k) for s in windows}
+        for c in cuts
+    ]
+    var = dict(variants or {})
+    var_arrays = [
+        {s: st.subject_arrays(v[s], labels[s], spec, context_windows=k) for s in windows} for v in var.values()
+    ]
+    res = st.loso(candidates, data, task, spec, [*cut_draws, *var_arrays], progress, n_folds)
+    for r in res.values():
+        r["variants"] = dict(zip(var, r["cut"][n_cut_draws:], strict=True))
+        r["cut"] = r["cut"][:n_cut_draws]
     res[CLOCK_CONTROL] = clock_control(data, cut_draws, task, n_folds)
     n_cls = len(st.TASKS[task])
     out: dict[str, Any] = {
@@ -75,6 +92,13 @@ def evaluate_stress(
         m["balanced_accuracy_ci95"] = lc["balanced_accuracy_ci95"]
         m["per_subject_balanced_accuracy"] = per_group_balanced_accuracy(r["y"], r["proba"], r["subject"])
         m["loso_train_s"] = round(r["train_s"], 1)
+        m["variants"] = {
+            v: {
+                **scores(d["y"], d["proba"], n_cls),
+                "balanced_accuracy_ci95": bootstrap_balanced_accuracy_ci95(d["y"], d["proba"], d["subject"]),
+            }
+            for v, d in r.get("variants", {}).items()
+        }
         out["models"][name] = m
     return out
 

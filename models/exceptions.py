@@ -9,3 +9,7 @@ class ModelError(Exception):
 
 class DataNotFoundError(ModelError, FileNotFoundError):
     """Training or evaluation data is missing (for example ``../shared/data``)."""
+
+
+class LabelError(ModelError, ValueError):
+    """A label file (CSV, E4 tags, markers) is missing, malformed or does not match the model's classes."""

@@ -21,7 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["GRUClassifier", "MLPClassifier", "TCNClassifier", "causal_conv", "gru_logits", "mlp_logits", "tcn_logits"]
+__all__ = [
+    "GRUClassifier",
+    "LSTMSeqClassifier",
+    "MLPClassifier",
+    "TCNClassifier",
+    "TCNSeqClassifier",
+    "causal_conv",
+    "gru_logits",
+    "mlp_logits",
+    "tcn_logits",
+]
 
 
 def causal_conv(x: Tensor, conv: nn.Module) -> Tensor:
@@ -58,7 +68,12 @@ def tcn_logits(
         y = F.dropout(F.relu(causal_conv(h, a)), dropout, training)
         y = F.dropout(F.relu(causal_conv(y, b)), dropout, training)
         h = F.relu(y + skip(h))
-    pooled = torch.cat([h.mean(dim=-1), h.std(dim=-1)], dim=-1) if pooling == "meanstd" else h.mean(dim=-1)
+    if pooling == "last":  # causal read-out: the output at the newest step
+        pooled = h[:, :, -1]
+    elif pooling == "meanstd":
+        pooled = torch.cat([h.mean(dim=-1), h.std(dim=-1)], dim=-1)
+    else:
+        pooled = h.mean(dim=-1)
     out: Tensor = head(pooled)
     return out
 
@@ -113,8 +128,8 @@ class TCNClassifier(nn.Module, _Params):
             "dropout": dropout,
             "pooling": pooling,
         }
-        if pooling not in ("mean", "meanstd"):
-            msg = f"pooling must be 'mean' or 'meanstd', got {pooling!r}"
+        if pooling not in ("mean", "meanstd", "last"):
+            msg = f"pooling must be 'mean', 'meanstd' or 'last', got {pooling!r}"
             raise ValueError(msg)
         self.dropout = dropout
         self.pooling = pooling
@@ -188,6 +203,9 @@ class AudioFusionNet(nn.Module, _Params):
     softmax on top gives the mean of the two probability vectors exactly.
     """
 
+    f_mean: Tensor  # buffers (registered in __init__)
+    f_scale: Tensor
+
     def __init__(self, n_functionals: int, n_classes: int, tcn: dict[str, Any]) -> None:
         super().__init__()
         self._params = {"n_functionals": n_functionals, "n_classes": n_classes, "tcn": dict(tcn)}
@@ -211,7 +229,74 @@ class AudioFusionNet(nn.Module, _Params):
         return torch.log(0.5 * (p_tcn + p_lr))
 
 
+class LSTMSeqClassifier(nn.Module, _Params):
+    """LSTM over a subject's last K window feature vectors ``(B, K, F)``, oldest first.
+
+    Causal: the output depends only on the K given windows (the newest last); the final hidden
+    state of the top layer, after dropout, feeds a linear head.
+    """
+
+    def __init__(
+        self, n_features: int, n_classes: int, hidden: int = 16, layers: int = 1, dropout: float = 0.3
+    ) -> None:
+        super().__init__()
+        self._params = {
+            "n_features": n_features,
+            "n_classes": n_classes,
+            "hidden": hidden,
+            "layers": layers,
+            "dropout": dropout,
+        }
+        self.dropout = dropout
+        self.lstm = nn.LSTM(
+            n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
+        self.head = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, K, F)`` -> logits ``(B, n_classes)``."""
+        _, (h_n, _) = self.lstm(torch.nan_to_num(x))
+        out: Tensor = self.head(F.dropout(h_n[-1], self.dropout, self.training))
+        return out
+
+
+class TCNSeqClassifier(nn.Module, _Params):
+    """Causal dilated TCN over a subject's last K window feature vectors ``(B, K, F)``, oldest first.
+
+    The window vectors are the TCN's channels and the K windows its time axis; the read-out is the
+    newest step (``pooling="last"``), so with a receptive field >= K it sees the whole context and
+    never a later window.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hidden: int = 16,
+        levels: int = 2,
+        kernel_size: int = 3,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self._params = {
+            "n_features": n_features,
+            "n_classes": n_classes,
+            "hidden": hidden,
+            "levels": levels,
+            "kernel_size": kernel_size,
+            "dropout": dropout,
+        }
+        self.tcn = TCNClassifier(n_features, n_classes, hidden, levels, kernel_size, dropout, pooling="last")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, K, F)`` -> logits ``(B, n_classes)``."""
+        out: Tensor = self.tcn(x.transpose(1, 2))
+        return out
+
+
 NETWORKS: dict[str, type[nn.Module]] = {
+    "lstm_seq": LSTMSeqClassifier,
+    "tcn_seq": TCNSeqClassifier,
     "tcn": TCNClassifier,
     "gru": GRUClassifier,
     "mlp": MLPClassifier,

@@ -7,7 +7,8 @@
 >>> m.predict_proba(x[None, :])                          # (1, 2), rows sum to 1
 
 ``predict_proba`` accepts a batch: ``(B, F)`` float32 for feature models (the vector that
-:meth:`LoadedModel.prepare` returns), ``(B, C, T)`` for raw-window models and ``(B, n_AUs)``
+:meth:`LoadedModel.prepare` returns), ``(B, K, F)`` for "window_sequence" models (the last K
+vectors, also from :meth:`LoadedModel.prepare`), ``(B, C, T)`` for raw-window models and ``(B, n_AUs)``
 action-unit intensities for the EMFACS video model.  The loader calls
 ``torch.set_num_threads(1)``: on 2 cores thread contention made batched inference ~10x slower.
 """
@@ -15,6 +16,7 @@ action-unit intensities for the EMFACS video model.  The loader calls
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,10 +51,15 @@ class LoadedModel:
         self.classes: tuple[str, ...] = tuple(card["classes"])
         self._module = module
         self._spec = None
-        if card.get("input", {}).get("kind") == "features":
+        #: K of a "window_sequence" card (prepare returns (K, F)), else 0
+        self.context_windows = 0
+        kind = card.get("input", {}).get("kind")
+        if kind in ("features", "window_sequence"):
             from models.preprocess import PreprocessSpec
 
             self._spec = PreprocessSpec.from_dict(card["input"])
+        if kind == "window_sequence":
+            self.context_windows = int(card["input"]["context_windows"])
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -66,18 +73,31 @@ class LoadedModel:
         if self._spec is None:
             msg = f"{self.card['name']} takes no window features"
             raise ModelError(msg)
+        if self.context_windows:
+            from models.sequence import sequence_init
+
+            return sequence_init(self._spec, self.context_windows)
         return preprocess_init(self._spec)
 
     def prepare(self, state: Any, features: Mapping[str, float]) -> tuple[Any, NDArray[np.float32]]:
-        """Normalise one window's features (pipeline.features keys) -> (state, vector (F,))."""
+        """Normalise one window's features (pipeline.features keys) -> (state, vector (F,)), or for a
+        "window_sequence" card (state, the last K vectors (K, F), oldest first)."""
         from models.preprocess import preprocess_step
 
+        if self.context_windows:
+            from models.sequence import sequence_step
+
+            return sequence_step(state, features)
         return preprocess_step(state, features)
 
     def calibrate(self, state: Any, windows: Sequence[Mapping[str, float]]) -> Any:
         """Seed a subject's baseline with calibration windows' features (a rest period), in time order."""
         from models.preprocess import preprocess_calibrate
 
+        if self.context_windows:
+            from models.sequence import sequence_calibrate
+
+            return sequence_calibrate(state, windows)
         return preprocess_calibrate(state, windows)
 
     def predict_proba(self, x: NDArray[np.floating] | tuple[NDArray[np.floating], ...]) -> NDArray[np.float64]:
@@ -112,7 +132,9 @@ def load(card_path: Path) -> LoadedModel:
     if not path.is_file():
         msg = f"model artifact {path} missing (run `emopipe train`)"
         raise ModelNotFoundError(msg)
-    module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+    with warnings.catch_warnings():  # torch >= 2.9 deprecates jit.load; the artifacts are TorchScript by design
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=FutureWarning)
+        module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     module.eval()
     return LoadedModel(card, module)
 

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from models import stress_data as sd
 from models.fusion import late_fusion, modality_groups
 from models.preprocess import PreprocessSpec, preprocess_init, preprocess_step, raw_init, raw_normalise
+from models.sequence import stack_context
 from models.training import FitConfig, fit, predict_proba
 from pipeline.baseline import BaselineConfig
 
@@ -32,6 +33,8 @@ HOP_S = 5.0
 #: goes on, so a flexible model can read elapsed time from their difference, and that model lost 5
 #: points when the start of the test recordings was cut (the leak check); see models/README.md.
 DEFAULT_BASELINES = (BaselineConfig(halflife_windows=120.0, min_windows=6),)
+#: physiology heads: head name -> the E4 modalities whose features it reads (its quality is their minimum)
+HEADS: dict[str, tuple[str, ...]] = {"eda": ("eda",), "bvp": ("bvp",), "tempacc": ("temp", "acc")}
 RAW_BASELINE = BaselineConfig(halflife_windows=120.0, min_windows=6)
 
 
@@ -55,6 +58,8 @@ class Arrays:
     y: dict[str, NDArray[np.int64]]
     subject: NDArray[np.int64]
     meta: dict[str, Any] = field(default_factory=dict)
+    #: (N, K, F): each row's last K normalised vectors (models.sequence), or None without sequence models
+    x_seq: NDArray[np.float32] | None = None
 
     def take(self, m: NDArray[np.bool_]) -> Arrays:
         """Rows where ``m`` is true."""
@@ -65,15 +70,22 @@ class Arrays:
             {k: v[m] for k, v in self.y.items()},
             self.subject[m],
             self.meta,
+            None if self.x_seq is None else self.x_seq[m],
         )
 
 
 def subject_arrays(
-    sw: sd.SubjectWindows, labels: tuple[NDArray[np.int64], ...], spec: PreprocessSpec, cut_s: float = 0.0
+    sw: sd.SubjectWindows,
+    labels: tuple[NDArray[np.int64], ...],
+    spec: PreprocessSpec,
+    cut_s: float = 0.0,
+    context_windows: int = 0,
 ) -> Arrays:
     """Normalise one subject's windows in time order (after dropping the first ``cut_s`` seconds).
 
     The running baselines start at the first kept window, exactly as a live session would.
+    ``context_windows = K > 0`` also fills ``x_seq`` (N, K, F): the sequence of every window over all
+    kept windows, labelled or not, as :func:`models.sequence.sequence_step` builds it live.
     """
     keep = np.flatnonzero(sw.start_ns >= sw.start_ns[0] + int(cut_s * 1e9))
     states = preprocess_init(spec)
@@ -89,6 +101,10 @@ def subject_arrays(
     yb = sd.window_labels(start, end, t_s, y_bin)
     yp = sd.window_labels(start, end, t_s, y_phase)
     ok = yb >= 0
+    x_seq = None
+    if context_windows > 0:
+        full = np.asarray(xf, np.float32).reshape(len(keep), len(spec.input_names))
+        x_seq = stack_context(full, context_windows)[ok]
     return Arrays(
         np.asarray(xf, np.float32)[ok],
         np.asarray(xr, np.float32)[ok],
@@ -96,6 +112,7 @@ def subject_arrays(
         {"stress_binary": yb[ok], "phase": yp[ok]},
         np.full(int(ok.sum()), sw.subject, np.int64),
         {"start_ns": start[ok], "recording_start_ns": int(sw.start_ns[0])},
+        x_seq,
     )
 
 
@@ -107,6 +124,7 @@ def concat(parts: Sequence[Arrays]) -> Arrays:
         np.concatenate([p.quality for p in parts]),
         {k: np.concatenate([p.y[k] for p in parts]) for k in parts[0].y},
         np.concatenate([p.subject for p in parts]),
+        x_seq=None if any(p.x_seq is None for p in parts) else np.concatenate([p.x_seq for p in parts]),
     )
 
 
@@ -120,11 +138,17 @@ class Candidate:
     """One model family with fixed hyper-parameters."""
 
     name: str
-    kind: str  # logreg | gboost | mlp | late_mlp | tcn | gru
+    kind: str  # logreg | gboost | mlp | late_mlp | late_heads | lstm_seq | tcn_seq | tcn | gru
     params: Mapping[str, Any] = field(default_factory=dict)
     fit_cfg: FitConfig = field(default_factory=FitConfig)
     raw_stride: int = 3  # raw networks train on every k-th window (5 s hop -> 15 s)
     time_pool: int = 1  # raw networks: average-pool the 4 Hz input by this factor first
+    #: feature models: read only these modalities' features (a head); () = all
+    modalities: tuple[str, ...] = ()
+    #: lstm_seq / tcn_seq: K, the windows in one input (Arrays.x_seq holds at least K)
+    context_windows: int = 0
+    #: late_heads: weight each head by its window quality (False: equal weights, presence only)
+    quality_weighted: bool = True
 
 
 def pool_time(x: NDArray[np.float32], k: int) -> NDArray[np.float32]:
@@ -156,11 +180,17 @@ def train_candidate(
     if c.kind == "mlp":
         from models.networks import MLPClassifier
 
-        net = MLPClassifier(tr.x_feat.shape[1], n_cls, **c.params)
-        fit(net, tr.x_feat, y, n_cls, c.fit_cfg, list(_feature_groups(spec).values()), progress, c.name)
-        return (lambda a: predict_proba(net, a.x_feat)), net
+        cols = head_columns(spec, c.modalities)
+        groups = [[cols.index(i) for i in g if i in cols] for g in _feature_groups(spec).values()]
+        net = MLPClassifier(len(cols), n_cls, **c.params)
+        fit(net, tr.x_feat[:, cols], y, n_cls, c.fit_cfg, [g for g in groups if g], progress, c.name)
+        return (lambda a: predict_proba(net, a.x_feat[:, cols])), net
     if c.kind == "late_mlp":
         return _train_late(c, tr, task, spec, progress)
+    if c.kind == "late_heads":
+        return _train_heads(c, tr, task, spec, progress)
+    if c.kind in ("lstm_seq", "tcn_seq"):
+        return _train_seq(c, tr, task, spec, progress)
     from models.networks import GRUClassifier, TCNClassifier
 
     cls: type[TCNClassifier] | type[GRUClassifier] = TCNClassifier if c.kind == "tcn" else GRUClassifier
@@ -197,6 +227,67 @@ def _train_late(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progr
     def predict(a: Arrays) -> NDArray[np.float64]:
         probs = {m: predict_proba(nets[m], a.x_feat[:, cols]) for m, cols in groups.items()}
         qual = {m: a.quality[:, mods.index(m)] for m in groups}
+        return late_fusion(probs, qual)[0]
+
+    return predict, nets
+
+
+def head_columns(spec: PreprocessSpec, modalities: Sequence[str]) -> list[int]:
+    """Input columns of the features of ``modalities`` (all columns when empty), in input order."""
+    if not modalities:
+        return list(range(len(spec.input_names)))
+    groups = _feature_groups(spec)
+    return sorted(i for m in modalities for i in groups[m])
+
+
+def head_quality(quality: NDArray[np.float64], modalities: Sequence[str]) -> NDArray[np.float64]:
+    """A head's per-window quality: the minimum over its modalities' columns of ``quality`` (N, M)."""
+    mods = list(sd.STRESS_MODALITIES)
+    q: NDArray[np.float64] = np.min(quality[:, [mods.index(m) for m in modalities]], axis=1)
+    return q
+
+
+def _seq_input(a: Arrays, k: int) -> NDArray[np.float32]:
+    if a.x_seq is None or a.x_seq.shape[1] < k:
+        msg = f"sequence model needs Arrays.x_seq with >= {k} windows (subject_arrays(context_windows=...))"
+        raise ValueError(msg)
+    return a.x_seq[:, a.x_seq.shape[1] - k :]
+
+
+def _train_seq(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool) -> tuple[Predictor, Any]:
+    from models.networks import LSTMSeqClassifier, TCNSeqClassifier
+
+    n_cls = len(TASKS[task])
+    k = c.context_windows
+    x = _seq_input(tr, k)
+    cls: type[LSTMSeqClassifier] | type[TCNSeqClassifier] = (
+        LSTMSeqClassifier if c.kind == "lstm_seq" else TCNSeqClassifier
+    )
+    net = cls(x.shape[2], n_cls, **c.params)
+    groups = list(_feature_groups(spec).values())
+    fit(net, x, tr.y[task], n_cls, c.fit_cfg, groups, progress, c.name, groups_last_axis=True)
+    return (lambda a: predict_proba(net, _seq_input(a, k))), net
+
+
+def _train_heads(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool) -> tuple[Predictor, Any]:
+    """One MLP per physiology head (:data:`HEADS`), fused by :func:`models.fusion.late_fusion`."""
+    from models.networks import MLPClassifier
+
+    n_cls = len(TASKS[task])
+    nets: dict[str, tuple[Any, list[int]]] = {}
+    for h, mods in HEADS.items():
+        cols = head_columns(spec, mods)
+        net = MLPClassifier(len(cols), n_cls, **c.params)
+        groups = [[cols.index(i) for i in g if i in cols] for g in _feature_groups(spec).values()]
+        fit(net, tr.x_feat[:, cols], tr.y[task], n_cls, c.fit_cfg, [g for g in groups if g], progress, f"{c.name}:{h}")
+        nets[h] = (net, cols)
+
+    def predict(a: Arrays) -> NDArray[np.float64]:
+        probs = {h: predict_proba(net, a.x_feat[:, cols]) for h, (net, cols) in nets.items()}
+        if c.quality_weighted:
+            qual = {h: head_quality(a.quality, HEADS[h]) for h in nets}
+        else:  # presence only: a head counts fully when its modalities delivered a window
+            qual = {h: (head_quality(a.quality, HEADS[h]) > 0).astype(np.float64) for h in nets}
         return late_fusion(probs, qual)[0]
 
     return predict, nets

@@ -107,7 +107,10 @@ def stress_dir(data_dir: Path) -> Path:
     """``<data_dir>/stress-predict``, or :class:`DataNotFoundError`."""
     d = Path(data_dir) / "stress-predict"
     if not (d / "Raw_data").is_dir():
-        msg = f"Stress-Predict data not found at {d} (set EMOPIPE_DATA_DIR)"
+        msg = (
+            f"Stress-Predict data not found at {d}: set EMOPIPE_DATA_DIR (or --data-dir) to the folder that "
+            "holds stress-predict/, not to stress-predict/ itself"
+        )
         raise DataNotFoundError(msg)
     return d
 
@@ -247,3 +250,56 @@ def load_all_windows(
             with path.open("wb") as fh:
                 pickle.dump(out[s], fh)
     return out
+
+
+def write_label_csv(data_dir: Path, subjects: Sequence[int], path: Path, task: str = "stress_binary") -> int:
+    """Write Stress-Predict's per-second labels of ``subjects`` as an emopipe label CSV ``subject,t_s,label``.
+
+    ``subject`` is the recording folder name (``S02``), ``label`` the class name of ``task``
+    (:data:`BINARY_CLASSES` or :data:`PHASE_CLASSES`). Returns the number of rows written.
+    """
+    import csv
+
+    classes = BINARY_CLASSES if task == "stress_binary" else PHASE_CLASSES
+    labels = load_labels(data_dir)
+    n = 0
+    with Path(path).open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["subject", "t_s", "label"])
+        for s in subjects:
+            if s not in labels:
+                msg = f"Stress-Predict subject {s} has no per-second labels"
+                raise DataNotFoundError(msg)
+            t, y_bin, y_phase = labels[s]
+            y = y_bin if task == "stress_binary" else y_phase
+            for ti, yi in zip(t.tolist(), y.tolist(), strict=True):
+                w.writerow([f"S{s:02d}", ti, classes[yi]])
+                n += 1
+    return n
+
+
+def replace_modality(sw: SubjectWindows, modality: str, windows: Sequence[WindowLike]) -> SubjectWindows:
+    """``sw`` with one modality's features, quality and raw channel taken from ``windows`` instead.
+
+    Windows are matched on their end time; a window end of ``sw`` without a new window loses that
+    modality (no features, quality 0), as on a live stream that delivered nothing for it.
+    """
+    j = STRESS_MODALITIES.index(modality)
+    by_end = {int(w.end_ns): w for w in windows}
+    prefix = modality.upper() + "_"
+    feats: list[dict[str, float]] = []
+    qual = sw.quality.copy()
+    raw = sw.raw.copy()
+    key = {"bvp": "bvp_rms", "acc": "acc_mag"}.get(modality, modality)
+    c = RAW_CHANNELS.index(key)
+    for i, e in enumerate(sw.end_ns):
+        row = {k: v for k, v in sw.features[i].items() if not k.startswith(prefix)}
+        w = by_end.get(int(e))
+        raw[i, c] = np.nan
+        qual[i, j] = 0.0
+        if w is not None:
+            row.update(w.features)
+            qual[i, j] = float(w.quality)
+            raw[i, c] = _raw_channel(modality, w, raw.shape[2])[0]
+        feats.append(row)
+    return SubjectWindows(sw.subject, sw.end_ns, sw.start_ns, feats, qual, raw)

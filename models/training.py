@@ -46,7 +46,11 @@ def _class_weights(y: NDArray[np.int64], n_classes: int) -> torch.Tensor:
     return torch.tensor(w, dtype=torch.float32)
 
 
-def _drop_groups(xb: torch.Tensor, groups: Sequence[Sequence[int]], p: float, g: torch.Generator) -> torch.Tensor:
+def _drop_groups(
+    xb: torch.Tensor, groups: Sequence[Sequence[int]], p: float, g: torch.Generator, last_axis: bool = False
+) -> torch.Tensor:
+    """Zero each sample's groups with probability ``p``: columns of axis 1, or of the last axis
+    (``last_axis``: window sequences ``(B, K, F)``, a modality dropped in every window of the sample)."""
     if p <= 0 or not groups:
         return xb
     xb = xb.clone()
@@ -54,7 +58,10 @@ def _drop_groups(xb: torch.Tensor, groups: Sequence[Sequence[int]], p: float, g:
         mask = torch.rand(xb.shape[0], generator=g) < p
         idx = torch.as_tensor(list(cols))
         sel = xb[mask]
-        sel[:, idx] = 0.0
+        if last_axis:
+            sel[..., idx] = 0.0
+        else:
+            sel[:, idx] = 0.0
         xb[mask] = sel
     return xb
 
@@ -68,6 +75,7 @@ def fit(
     groups: Sequence[Sequence[int]] = (),
     progress: bool = False,
     desc: str = "train",
+    groups_last_axis: bool = False,
 ) -> nn.Module:
     """Train ``model`` in place with class-balanced cross-entropy (AdamW); returns it in eval mode.
 
@@ -76,6 +84,7 @@ def fit(
     x : ndarray float32, shape (N, F) or (N, C, T)
     y : ndarray int64, shape (N,)
     groups : column (or channel) index lists, one per modality, for modality dropout
+    groups_last_axis : the groups index the last axis (window sequences ``(N, K, F)``), not axis 1
     """
     g = seed_everything(cfg.seed)
     for m in model.modules():  # re-initialise from the seed: the result depends on cfg.seed only
@@ -92,7 +101,7 @@ def fit(
         perm = torch.randperm(len(yt), generator=g)
         for i in range(0, len(perm), cfg.batch_size):
             b = perm[i : i + cfg.batch_size]
-            xb = _drop_groups(xt[b], groups, cfg.modality_dropout, g)
+            xb = _drop_groups(xt[b], groups, cfg.modality_dropout, g, groups_last_axis)
             opt.zero_grad()
             loss = loss_fn(model(xb), yt[b])
             loss.backward()

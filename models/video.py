@@ -158,9 +158,10 @@ def fit_video_mlp(x: NDArray[np.float32], y: NDArray[np.int64], n_classes: int, 
     net = MLPClassifier(x.shape[1], n_classes, **defaults.VIDEO_PARAMS)
     fit(net, ((x - mean) / sd).astype(np.float32), y, n_classes, replace(defaults.VIDEO_FIT, seed=seed))
     first = net.layers[0]
+    assert isinstance(first, torch.nn.Linear)
     with torch.no_grad():
         w = first.weight / torch.from_numpy(sd).float()
-        first.bias -= w @ torch.from_numpy(mean).float()
+        first.bias.sub_(w @ torch.from_numpy(mean).float())
         first.weight.copy_(w)
     return net
 

@@ -8,8 +8,10 @@ Because each stream delivers its windows in time order, a complete slot also flu
 pending slot (what is missing there will never come). A window for an already emitted slot is late:
 it is dropped and counted.
 
-Motion: when an ``acc`` window (in g) is in the slot, the other modalities' quality is multiplied by
-the motion factor of :func:`pipeline.quality.motion_penalty` (reason ``motion``).
+Motion: when an ``acc`` window is in the slot, the other modalities' quality is multiplied by the
+motion factor of :func:`pipeline.quality.motion_penalty` (reason ``motion``). The window stage computes
+that factor from the ACC samples and passes it with the window (``motion=``), so ACC samples need not
+travel; an ACC window that still has its (3, n) samples and no given factor gets it computed here.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class AssemblerState:
     emitted_until_ns: int | None = None
     n_late: int = 0
     n_duplicates: int = 0
+    #: motion factors of pending slots: (end_ns, score, reasons)
+    motion: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
 
 
 def assembler_init(modalities: tuple[str, ...], *, grace_s: float) -> AssemblerState:
@@ -59,23 +63,35 @@ def assembler_init(modalities: tuple[str, ...], *, grace_s: float) -> AssemblerS
 
 
 def assembler_step(
-    state: AssemblerState, window: Window | None, watermark_ns: int
+    state: AssemblerState,
+    window: Window | None,
+    watermark_ns: int,
+    *,
+    motion: tuple[float, tuple[str, ...]] | None = None,
 ) -> tuple[AssemblerState, list[MultimodalWindow]]:
-    """Add ``window`` (or None to only advance the watermark); return the slots now complete or expired."""
+    """Add ``window`` (or None to only advance the watermark); return the slots now complete or expired.
+
+    ``motion`` is the motion factor ``(score, reasons)`` of an ACC window (see the module docstring).
+    """
     pending = {end: dict(ws) for end, ws in state.pending}
+    motions = {end: (score, reasons) for end, score, reasons in state.motion}
     if window is not None:
+        n_before = (state.n_late, state.n_duplicates)
         state, pending = _add(state, pending, window)
+        if motion is not None and window.modality == "acc" and (state.n_late, state.n_duplicates) == n_before:
+            motions[window.end_ns] = motion
     complete = [end for end, ws in pending.items() if len(ws) == len(state.modalities)]
     cutoff = max(complete, default=None)
     ready = sorted(
         end for end in pending if (cutoff is not None and end <= cutoff) or end + state.grace_ns <= watermark_ns
     )
-    out = [_assemble(state.modalities, pending.pop(end)) for end in ready]
+    out = [_assemble(state.modalities, pending.pop(end), motions.pop(end, None)) for end in ready]
     emitted = state.emitted_until_ns
     if ready and (emitted is None or ready[-1] > emitted):
         emitted = ready[-1]
     new_pending = tuple((end, tuple(ws.items())) for end, ws in sorted(pending.items()))
-    return replace(state, pending=new_pending, emitted_until_ns=emitted), out
+    new_motion = tuple((end, score, reasons) for end, (score, reasons) in sorted(motions.items()))
+    return replace(state, pending=new_pending, emitted_until_ns=emitted, motion=new_motion), out
 
 
 def _add(
@@ -93,16 +109,20 @@ def _add(
     return state, pending
 
 
-def _assemble(modalities: tuple[str, ...], windows: dict[str, Window]) -> MultimodalWindow:
+def _assemble(
+    modalities: tuple[str, ...], windows: dict[str, Window], motion: tuple[float, tuple[str, ...]] | None
+) -> MultimodalWindow:
     quality = {m: w.quality for m, w in windows.items()}
     reasons = {m: w.quality_reasons for m, w in windows.items()}
     acc = windows.get("acc")
-    if acc is not None and acc.samples.shape[0] == 3:
-        motion = motion_penalty(acc.samples, acc.fs_hz)
+    if motion is None and acc is not None and acc.samples.shape[0] == 3 and acc.samples.shape[1] > 0:
+        q = motion_penalty(acc.samples, acc.fs_hz)
+        motion = (q.score, q.reasons)
+    if acc is not None and motion is not None and motion[1]:
         for m in windows:
-            if m != "acc" and motion.reasons:
-                quality[m] *= motion.score
-                reasons[m] = (*reasons[m], *motion.reasons)
+            if m != "acc":
+                quality[m] *= motion[0]
+                reasons[m] = (*reasons[m], *motion[1])
     return MultimodalWindow(
         start_ns=min(w.start_ns for w in windows.values()),
         end_ns=next(iter(windows.values())).end_ns,

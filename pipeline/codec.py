@@ -35,8 +35,8 @@ from typing import Any, Literal
 import msgpack
 import numpy as np
 
-from pipeline.contract import SCHEMA_VERSION, SensorChunk, validate_chunk
-from pipeline.exceptions import ContractError
+from pipeline.contract import SCHEMA_VERSION, SensorChunk, short_repr, validate_chunk
+from pipeline.exceptions import ContractError, DecodeError
 
 MAGIC: bytes = b"EMO1"
 FORMAT_MSGPACK: int = 0x01
@@ -128,15 +128,15 @@ def decode_chunk(
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         msg = f"expected bytes, got {type(data).__name__}"
-        raise ContractError(msg)
+        raise DecodeError(msg)
     data = bytes(data)
     try:
         chunk = _decode(data, max_samples)
     except ContractError:
         raise
     except Exception as exc:  # the decoder's boundary: hostile input must only ever give ContractError
-        msg = f"malformed message ({type(exc).__name__}: {exc})"
-        raise ContractError(msg) from exc
+        msg = f"malformed message ({type(exc).__name__}: {str(exc)[:200]})"
+        raise DecodeError(msg) from exc
     validate_chunk(chunk, max_samples=max_samples, fs_range_hz=fs_range_hz)
     return chunk
 
@@ -147,7 +147,7 @@ def _decode(data: bytes, max_samples: int) -> SensorChunk:
     if data.lstrip()[:1] == b"{":
         return _decode_json(data, max_samples)
     msg = f"unknown encoding: message starts with {data[:8]!r} (expected {MAGIC!r} or a JSON object)"
-    raise ContractError(msg)
+    raise DecodeError(msg)
 
 
 def _fields(body: object) -> dict[str, Any]:
@@ -155,8 +155,8 @@ def _fields(body: object) -> dict[str, Any]:
         msg = f"message body must be a map, got {type(body).__name__}"
         raise ContractError(msg)
     version = body.get("schema_version")
-    if version != SCHEMA_VERSION:
-        msg = f"unknown schema_version {version!r}; this build reads {SCHEMA_VERSION}"
+    if type(version) is not int or version != SCHEMA_VERSION:
+        msg = f"unknown schema_version {short_repr(version)}; this build reads {SCHEMA_VERSION}"
         raise ContractError(msg)
     missing = [k for k in _REQUIRED if k not in body]
     if missing:
@@ -166,6 +166,9 @@ def _fields(body: object) -> dict[str, Any]:
         _expect(isinstance(body[k], str), k, "a string", body[k])
     for k in _INT_FIELDS:
         _expect(type(body[k]) is int, k, "an int", body[k])
+        if not 0 <= body[k] < 2**63:
+            msg = f"{k} out of range: must be an int in [0, 2**63), got {short_repr(body[k])}"
+            raise ContractError(msg)
     for k in ("channels", "units"):
         ok = isinstance(body[k], list) and all(isinstance(s, str) for s in body[k])
         _expect(ok, k, "a list of strings", body[k])
@@ -178,7 +181,7 @@ def _fields(body: object) -> dict[str, Any]:
 
 def _expect(ok: bool, name: str, what: str, value: object) -> None:
     if not ok:
-        msg = f"field {name} must be {what}, got {type(value).__name__} {str(value)[:40]!r}"
+        msg = f"field {name} must be {what}, got {type(value).__name__} {short_repr(value)}"
         raise ContractError(msg)
 
 
@@ -205,7 +208,7 @@ def _decode_binary(data: bytes, max_samples: int) -> SensorChunk:
     if len(data) < len(MAGIC) + 1 or data[len(MAGIC)] != FORMAT_MSGPACK:
         fmt = data[len(MAGIC) : len(MAGIC) + 1]
         msg = f"unknown binary format byte {fmt!r} (expected {FORMAT_MSGPACK:#04x})"
-        raise ContractError(msg)
+        raise DecodeError(msg)
     body = _fields(msgpack.unpackb(data[len(MAGIC) + 1 :], raw=False, strict_map_key=True))
     shape: Any = body.get("shape")
     ok = isinstance(shape, list) and len(shape) == 2 and all(type(v) is int and v >= 0 for v in shape)

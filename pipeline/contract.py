@@ -29,13 +29,15 @@ True
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.exceptions import ContractError
+from pipeline.exceptions import ContinuityError, ContractError
 
 SCHEMA_VERSION: int = 1
 
@@ -53,6 +55,82 @@ MODALITIES: tuple[str, ...] = (
 
 _INT64_MAX = 2**63 - 1
 _NS_PER_S = 1_000_000_000
+
+#: identifier rule (subject, session and device ids): 1-64 characters from [A-Za-z0-9._:@-], hence ASCII
+#: and NFC; an id that differs from its own NFC form is rejected (never normalised silently, so two
+#: spellings can never become one stream); control, bidi-override and ANSI-escape characters are named
+#: in the reason.
+ID_MAX_LEN: int = 64
+ID_PATTERN: re.Pattern[str] = re.compile(r"[A-Za-z0-9._:@-]+")
+#: channel names and units: at most 64 printable characters (no control or format characters)
+NAME_MAX_LEN: int = 64
+#: most channels in one chunk
+MAX_CHANNELS: int = 512
+#: bidirectional-text controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM)
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def short_repr(value: object, limit: int = 40) -> str:
+    """``ascii(value)`` cut to ``limit`` characters: safe to put in a reason, a log line or a terminal."""
+    text = ascii(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def id_problem(value: object) -> str | None:
+    r"""Why ``value`` is not a valid subject/session/device id, or None when it is.
+
+    Examples
+    --------
+    >>> id_problem("S02"), id_problem("lab-1:e4@wrist.left")
+    (None, None)
+    >>> id_problem("S02\x1b[31m")
+    'contains an ANSI escape (ESC, U+001B) at index 3'
+    >>> id_problem("x" * 65)
+    'is 65 characters long (limit 64)'
+    """
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if not value:
+        return "must not be empty"
+    if len(value) > ID_MAX_LEN:
+        return f"is {len(value)} characters long (limit {ID_MAX_LEN})"
+    if ID_PATTERN.fullmatch(value):
+        return None
+    if unicodedata.normalize("NFC", value) != value:
+        return "is not in Unicode NFC form (ids are compared byte for byte; send the NFC form)"
+    for i, ch in enumerate(value):
+        if ch == "\x1b":
+            return f"contains an ANSI escape (ESC, U+001B) at index {i}"
+        if ch in _BIDI:
+            return f"contains a bidirectional-text control (U+{ord(ch):04X}) at index {i}"
+        if unicodedata.category(ch).startswith("C"):
+            return f"contains a control or format character (U+{ord(ch):04X}) at index {i}"
+        if not ID_PATTERN.fullmatch(ch):
+            return f"contains {ch!a} at index {i}; allowed: letters A-Z a-z, digits, '.', '_', ':', '@', '-'"
+    return "does not match the id rule"  # pragma: no cover - every failing character is named above
+
+
+def safe_id(text: str) -> str:
+    """An id under the id rule made from free text (device names, file stems): NFC, every character
+    outside [A-Za-z0-9._:@-] replaced by ``-``, cut to :data:`ID_MAX_LEN`; ``"-"`` for empty text.
+
+    Examples
+    --------
+    >>> safe_id("Muse S 2 (EEG)"), safe_id("caf\u00e9"), safe_id("")
+    ('Muse-S-2--EEG-', 'caf-', '-')
+    """
+    norm = unicodedata.normalize("NFC", text)
+    out = "".join(c if ID_PATTERN.fullmatch(c) else "-" for c in norm)[:ID_MAX_LEN]
+    return out or "-"
+
+
+def _name_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if len(value) > NAME_MAX_LEN:
+        return f"is {len(value)} characters long (limit {NAME_MAX_LEN})"
+    bad = next((c for c in value if not c.isprintable()), None)
+    return None if bad is None else f"contains the non-printable character U+{ord(bad):04X}"
 
 
 def _readonly(a: Any) -> Any:
@@ -173,8 +251,9 @@ def _bits_equal(a: Any, b: Any) -> bool:
 
 
 def _fail(chunk: SensorChunk, reason: str) -> NoReturn:
-    key = f"{chunk.subject_id!r}/{chunk.session_id!r}/{chunk.device_id!r}/{chunk.modality!r}"
-    msg = f"invalid chunk (stream {key}, seq {chunk.seq!r}): {reason}"
+    parts = (chunk.subject_id, chunk.session_id, chunk.device_id, chunk.modality)
+    key = "/".join(short_repr(p, 24) for p in parts)
+    msg = f"invalid chunk (stream {key}, seq {short_repr(chunk.seq, 24)}): {reason}"
     raise ContractError(msg)
 
 
@@ -185,28 +264,36 @@ def _is_int(x: object) -> bool:
 def _check_ids(chunk: SensorChunk) -> None:
     for name in ("subject_id", "session_id", "device_id"):
         value = getattr(chunk, name)
-        if not isinstance(value, str) or not value.strip():
-            _fail(chunk, f"{name} must be a non-empty string, got {value!r}")
-    if chunk.modality not in MODALITIES:
-        _fail(chunk, f"unknown modality {chunk.modality!r}; expected one of {', '.join(MODALITIES)}")
-    if chunk.schema_version != SCHEMA_VERSION or not _is_int(chunk.schema_version):
-        _fail(chunk, f"unknown schema_version {chunk.schema_version!r}; this build reads {SCHEMA_VERSION}")
+        problem = id_problem(value)
+        if problem is not None:
+            _fail(chunk, f"bad id: {name} {short_repr(value)} {problem}")
+    if not isinstance(chunk.modality, str) or chunk.modality not in MODALITIES:
+        _fail(chunk, f"unknown modality {short_repr(chunk.modality)}; expected one of {', '.join(MODALITIES)}")
+    if not _is_int(chunk.schema_version) or chunk.schema_version != SCHEMA_VERSION:
+        _fail(chunk, f"unknown schema_version {short_repr(chunk.schema_version)}; this build reads {SCHEMA_VERSION}")
     if not isinstance(chunk.synthetic, bool):
-        _fail(chunk, f"synthetic must be a bool, got {chunk.synthetic!r}")
-    if not _is_int(chunk.seq) or chunk.seq < 0:
-        _fail(chunk, f"seq must be an int >= 0, got {chunk.seq!r}")
+        _fail(chunk, f"synthetic must be a bool, got {short_repr(chunk.synthetic)}")
+    if not _is_int(chunk.seq) or not 0 <= chunk.seq <= _INT64_MAX:
+        _fail(chunk, f"seq out of range: must be an int in [0, 2**63), got {short_repr(chunk.seq)}")
     if not _is_int(chunk.t0_ns) or not 0 <= chunk.t0_ns <= _INT64_MAX:
-        _fail(chunk, f"t0_ns must be an int in [0, 2**63), got {chunk.t0_ns!r}")
+        _fail(chunk, f"t0_ns out of range: must be an int in [0, 2**63), got {short_repr(chunk.t0_ns)}")
 
 
 def _check_names(chunk: SensorChunk) -> None:
     chans, units = chunk.channels, chunk.units
     if not isinstance(chans, tuple) or not chans or not all(isinstance(c, str) and c for c in chans):
-        _fail(chunk, f"channels must be a non-empty tuple of non-empty strings, got {chans!r}")
+        _fail(chunk, f"channels must be a non-empty tuple of non-empty strings, got {short_repr(chans)}")
+    if len(chans) > MAX_CHANNELS:
+        _fail(chunk, f"too many channels: {len(chans)} (limit {MAX_CHANNELS})")
     if len(set(chans)) != len(chans):
-        _fail(chunk, f"channel names must be unique, got {chans!r}")
+        _fail(chunk, f"channel names must be unique, got {short_repr(chans)}")
     if not isinstance(units, tuple) or not all(isinstance(u, str) for u in units):
-        _fail(chunk, f"units must be a tuple of strings, got {units!r}")
+        _fail(chunk, f"units must be a tuple of strings, got {short_repr(units)}")
+    for what, names in (("channel name", chans), ("unit", units)):
+        for name in names:
+            problem = _name_problem(name)
+            if problem is not None:
+                _fail(chunk, f"bad {what} {short_repr(name)}: {problem}")
     if len(units) != len(chans):
         _fail(chunk, f"{len(units)} units for {len(chans)} channels")
 
@@ -234,7 +321,7 @@ def _check_time(chunk: SensorChunk, fs_range_hz: tuple[float, float]) -> None:
         _check_timestamps(chunk)
         return
     if not isinstance(fs, float | int | np.floating) or isinstance(fs, bool) or not math.isfinite(fs):
-        _fail(chunk, f"fs_hz must be a finite number or None, got {fs!r}")
+        _fail(chunk, f"bad rate: fs_hz must be a finite number or None, got {short_repr(fs)}")
     lo, hi = fs_range_hz
     if not lo <= fs <= hi:
         _fail(chunk, f"rate out of range: fs_hz={fs} not in [{lo}, {hi}]")
@@ -252,6 +339,8 @@ def _check_timestamps(chunk: SensorChunk) -> None:
         _fail(chunk, f"timestamps_ns must be a 1-D int64 ndarray, got {getattr(ts, 'dtype', type(ts))}")
     if ts.shape[0] != chunk.samples.shape[1]:
         _fail(chunk, f"{ts.shape[0]} timestamps for {chunk.samples.shape[1]} samples")
+    if int(ts.min()) < 0:
+        _fail(chunk, f"timestamps_ns out of range: {int(ts.min())} < 0 (ns since the Unix epoch)")
     if int(ts[0]) != chunk.t0_ns:
         _fail(chunk, f"timestamps_ns[0]={int(ts[0])} differs from t0_ns={chunk.t0_ns}")
     if ts.size > 1 and not (np.diff(ts) > 0).all():
@@ -279,9 +368,12 @@ def validate_chunk(
     Raises
     ------
     ContractError
-        With the precise reason: empty ids, unknown modality or schema version,
-        channel/unit/sample shape mismatches, wrong dtypes, NaN/inf, rate out of
-        range, oversized chunk, missing or non-increasing timestamps.
+        With the precise reason: ids breaking the id rule (:func:`id_problem`:
+        length, allowed characters, NFC, control/bidi/ANSI characters), unknown
+        modality or schema version, integers out of range (``seq``, ``t0_ns``,
+        timestamps: int64, >= 0; channel count), channel/unit names, shape
+        mismatches, wrong dtypes, NaN/inf, rate out of range, oversized chunk,
+        missing or non-increasing timestamps.
     """
     if not isinstance(chunk, SensorChunk):
         msg = f"expected a SensorChunk, got {type(chunk).__name__}"
@@ -399,11 +491,11 @@ def continuity_step(
         return first, ContinuityReport(key, first=True)
     if cursor.stream_key != key:
         msg = f"chunk of stream {key} given to the cursor of stream {cursor.stream_key}"
-        raise ContractError(msg)
+        raise ContinuityError(msg)
     if chunk.seq <= cursor.last_seq:
         kind = "duplicate" if chunk.seq == cursor.last_seq else "out-of-order"
         msg = f"{kind} seq {chunk.seq} on stream {key} (last seq {cursor.last_seq})"
-        raise ContractError(msg)
+        raise ContinuityError(msg)
     gap_ns = chunk.t0_ns - cursor.next_t0_ns
     tol_ns = _tolerance_ns(chunk.fs_hz, gap_tolerance_s)
     backwards_tol_ns = 0 if chunk.fs_hz is None else tol_ns
@@ -412,7 +504,7 @@ def continuity_step(
             f"time going backwards on stream {key}: seq {chunk.seq} starts at {chunk.t0_ns} ns, "
             f"{-gap_ns} ns before the end of seq {cursor.last_seq}"
         )
-        raise ContractError(msg)
+        raise ContinuityError(msg)
     report = ContinuityReport(
         stream_key=key,
         first=False,
@@ -434,12 +526,17 @@ def continuity_step(
 
 
 __all__ = [
+    "ID_MAX_LEN",
     "MODALITIES",
     "SCHEMA_VERSION",
+    "ContinuityError",
     "ContinuityReport",
     "ContractError",
     "SensorChunk",
     "StreamCursor",
     "continuity_step",
+    "id_problem",
+    "safe_id",
+    "short_repr",
     "validate_chunk",
 ]

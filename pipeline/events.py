@@ -1,8 +1,19 @@
 """The emotion event contract (versioned JSON), pure code.
 
-One event is the model's reading of one subject over one multimodal window. Its identity is
-``(subject_id, window_end_ns, model_version)``: sinks write idempotently on it, so a window
-processed twice (at-least-once delivery, a worker restart) still yields one event.
+Schema 2 (current). Per subject and hop (window end) the classify stage publishes one **fused**
+event (``kind="fused"``, ``model_name="fusion"``) and one **head** event per head that read the
+window (``kind="head"``, ``head`` = the head's card name). A fused event's ``label`` and
+``probabilities`` are over the shared affect labels of :mod:`pipeline.fusion`, with ``arousal`` and
+``valence`` in [-1, 1]; ``heads`` says which heads contributed, with their weight (summing to 1),
+quality, own probabilities and circumplex reading. A head event carries the head's own classes and
+``heads`` with just itself. ``modalities`` gives each modality's presence, quality, reasons and weight
+(its share of the fused result). ``condition`` is the subject's marked condition, if any.
+
+An event's identity is ``(subject_id, window_end_ns, model_name@model_version)``: sinks write
+idempotently on it, so a window processed twice (at-least-once delivery, a worker restart) still
+yields one event per head and one fused event. Schema 1 events (one model per event, identity
+``subject:window_end:model_version``) still decode: they come back with ``schema_version=1``,
+``kind="fused"`` and no ``heads``.
 
 Latency stamps are wall-clock ns since the epoch taken by the worker at each step; they measure
 the pipeline, they are not event time:
@@ -16,11 +27,11 @@ Examples
 --------
 >>> ev = EmotionEvent(subject_id="S02", session_id="s1", window_start_ns=0, window_end_ns=60_000_000_000,
 ...     label="stress", probabilities={"non_stress": 0.2, "stress": 0.8}, modalities={},
-...     model_name="stress_binary", model_version="1")
+...     model_name="stress_binary", model_version="1", kind="head", head="stress_binary")
 >>> decode_event(encode_event(ev)) == ev
 True
 >>> ev.event_id
-'S02:60000000000:1'
+'S02:60000000000:stress_binary@1'
 """
 
 from __future__ import annotations
@@ -32,16 +43,37 @@ from typing import Any
 
 from pipeline.exceptions import ContractError
 
-EVENT_SCHEMA_VERSION = 1
+EVENT_SCHEMA_VERSION = 2
+#: schema versions :func:`decode_event` reads
+READABLE_SCHEMA_VERSIONS = (1, 2)
+EVENT_KINDS = ("fused", "head")
 
 
 @dataclass(frozen=True)
 class ModalityStatus:
-    """Whether a modality was present in the window, its quality (0..1) and the reasons."""
+    """Whether a modality was present in the window, its quality (0..1), the reasons and its weight
+    (share of the event's result, 0..1; 0 when no head read it)."""
 
     present: bool
     quality: float
     reasons: tuple[str, ...] = ()
+    weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class HeadReading:
+    """One head's contribution to an event."""
+
+    model_name: str
+    model_version: str
+    label: str
+    probabilities: dict[str, float]
+    arousal: float
+    valence: float
+    weight: float
+    quality: float
+    modalities: tuple[str, ...]
+    synthetic: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,18 +93,28 @@ class EmotionEvent:
     valence: float | None = None
     latency_ns: dict[str, int] = field(default_factory=dict)
     synthetic: bool = False
+    kind: str = "fused"
+    head: str | None = None
+    heads: dict[str, HeadReading] = field(default_factory=dict)
+    condition: str | None = None
+    confidence: float | None = None
     schema_version: int = EVENT_SCHEMA_VERSION
 
     @property
     def event_id(self) -> str:
-        """Idempotency key: subject, window end and model version."""
-        return f"{self.subject_id}:{self.window_end_ns}:{self.model_version}"
+        """Idempotency key: subject, window end and model (schema 1: subject, window end, model version)."""
+        if self.schema_version == 1:
+            return f"{self.subject_id}:{self.window_end_ns}:{self.model_version}"
+        return f"{self.subject_id}:{self.window_end_ns}:{self.model_name}@{self.model_version}"
 
 
 def validate_event(ev: EmotionEvent) -> None:
     """Raise ContractError with the reason if an event breaks the contract."""
-    if ev.schema_version != EVENT_SCHEMA_VERSION:
+    if ev.schema_version not in READABLE_SCHEMA_VERSIONS:
         msg = f"unknown event schema_version {ev.schema_version}"
+        raise ContractError(msg)
+    if ev.kind not in EVENT_KINDS or (ev.kind == "head") != (ev.head is not None):
+        msg = f"kind must be one of {EVENT_KINDS}, with a head name exactly for head events: {ev.kind!r}, {ev.head!r}"
         raise ContractError(msg)
     if not ev.subject_id or not ev.model_version or not ev.model_name:
         msg = "subject_id, model_name and model_version must be non-empty"
@@ -83,9 +125,25 @@ def validate_event(ev: EmotionEvent) -> None:
     if ev.label not in ev.probabilities:
         msg = f"label {ev.label!r} is not one of the classes {sorted(ev.probabilities)}"
         raise ContractError(msg)
-    probs = list(ev.probabilities.values())
+    _check_probabilities(ev.probabilities, "probabilities")
+    for name, value in (("arousal", ev.arousal), ("valence", ev.valence)):
+        if value is not None and not (math.isfinite(value) and -1.0 <= value <= 1.0):
+            msg = f"{name} must be in [-1, 1], got {value}"
+            raise ContractError(msg)
+    for h, r in ev.heads.items():
+        if r.label not in r.probabilities:
+            msg = f"head {h}: label {r.label!r} is not one of its classes {sorted(r.probabilities)}"
+            raise ContractError(msg)
+        _check_probabilities(r.probabilities, f"head {h} probabilities")
+    if ev.heads and ev.kind == "fused" and abs(sum(r.weight for r in ev.heads.values()) - 1.0) > 1e-3:
+        msg = f"head weights must sum to 1, got {[r.weight for r in ev.heads.values()]}"
+        raise ContractError(msg)
+
+
+def _check_probabilities(probabilities: dict[str, float], what: str) -> None:
+    probs = list(probabilities.values())
     if any(not math.isfinite(p) or p < 0 or p > 1 for p in probs) or abs(sum(probs) - 1.0) > 1e-3:
-        msg = f"probabilities must be in [0, 1] and sum to 1, got {ev.probabilities}"
+        msg = f"{what} must be in [0, 1] and sum to 1, got {probabilities}"
         raise ContractError(msg)
 
 
@@ -93,6 +151,7 @@ def event_to_dict(ev: EmotionEvent) -> dict[str, Any]:
     """Plain-JSON dict of an event (with ``event_id``)."""
     d = asdict(ev)
     d["modalities"] = {m: {**asdict(s), "reasons": list(s.reasons)} for m, s in ev.modalities.items()}
+    d["heads"] = {h: {**asdict(r), "modalities": list(r.modalities)} for h, r in ev.heads.items()}
     d["event_id"] = ev.event_id
     return d
 
@@ -109,10 +168,13 @@ def decode_event(data: bytes | str) -> EmotionEvent:
         d = json.loads(data)
         d.pop("event_id", None)
         mods = {
-            m: ModalityStatus(bool(s["present"]), float(s["quality"]), tuple(s.get("reasons", ())))
+            m: ModalityStatus(
+                bool(s["present"]), float(s["quality"]), tuple(s.get("reasons", ())), float(s.get("weight", 0.0))
+            )
             for m, s in d.pop("modalities").items()
         }
-        ev = EmotionEvent(modalities=mods, **d)
+        heads = {h: HeadReading(**{**r, "modalities": tuple(r["modalities"])}) for h, r in d.pop("heads", {}).items()}
+        ev = EmotionEvent(modalities=mods, heads=heads, **d)
     except ContractError:
         raise
     except Exception as exc:

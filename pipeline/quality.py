@@ -11,7 +11,9 @@ The score is a product of penalties, each reported as a reason when it applies:
   sit at its extreme value (score x (1 - 5 x share)).
 - ``filter_warmup``: the window starts within the causal filter's settling time after a stream
   (re)start (score x 0.5).
-- ``eda_no_contact``: mean skin conductance below 0.02 uS (score x 0.1).
+- ``eda_no_contact``: mean skin conductance below 0.02 uS (score x 0.1); otherwise, when more than 1 %
+  of the samples lie below 0.02 uS (the strap lost contact for part of the window: a flat line near
+  0 uS), score x max(0.1, 1 - 2 x that share).
 - ``temp_implausible``: mean skin temperature outside 20..42 degC (score x 0.1).
 - ``beat_template_mismatch`` (BVP, ECG): the mean correlation of each beat with the window's average
   beat (the "templatematch" approach of ``nk.ppg_quality``/Orphanidou et al. 2015, reimplemented in
@@ -37,6 +39,10 @@ FloatArray = NDArray[np.float64]
 _ALL_FLAT_ONLY = ("audio_features", "video_features", "acc")
 MIN_TEMPLATE_CORR = 0.6
 MIN_BEAT_COVERAGE = 0.6
+#: skin conductance below this (uS) means the electrodes have no skin contact
+EDA_CONTACT_US = 0.02
+#: EDA: share of samples below EDA_CONTACT_US above which the window is penalised (partial contact loss)
+EDA_CONTACT_SHARE = 0.01
 MOTION_THRESHOLD_G = 0.1
 MOTION_FULL_PENALTY_G = 0.5
 
@@ -129,8 +135,12 @@ def _generic_checks(acc: _Acc, modality: str, raw: FloatArray) -> None:
 def _modality_checks(
     acc: _Acc, modality: str, raw: FloatArray, filtered: FloatArray, fs_hz: float, peaks: NDArray[np.int64] | None
 ) -> None:
-    if modality == "eda" and float(np.mean(raw)) < 0.02:
-        acc.penalise("eda_no_contact", 0.1)
+    if modality == "eda":
+        share = float(np.mean(raw[0] < EDA_CONTACT_US)) if raw.shape[1] else 0.0
+        if float(np.mean(raw)) < EDA_CONTACT_US:
+            acc.penalise("eda_no_contact", 0.1)
+        elif share > EDA_CONTACT_SHARE:
+            acc.penalise("eda_no_contact", max(0.1, 1.0 - 2.0 * share))
     elif modality == "temp" and not 20.0 <= float(np.mean(raw)) <= 42.0:
         acc.penalise("temp_implausible", 0.1)
     elif modality in ("bvp", "ecg") and "flat" not in acc.reasons:

@@ -84,7 +84,7 @@ STATE_PARAMS: Final[dict[str, StateParams]] = {
 
 #: modality -> (rate Hz or None for irregular, channels, units)
 LAYOUT: Final[dict[str, tuple[float | None, tuple[str, ...], tuple[str, ...]]]] = {
-    "eeg": (256.0, ("Fp1", "Fp2", "O1", "O2"), ("uV",) * 4),
+    "eeg": (256.0, ("AF7", "AF8", "TP9", "TP10"), ("uV",) * 4),  # a Muse-like headband
     "ecg": (256.0, ("ecg",), ("mV",)),
     "eda": (4.0, ("eda",), ("uS",)),
     "bvp": (64.0, ("bvp",), ("a.u.",)),

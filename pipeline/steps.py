@@ -1,174 +1,258 @@
 """The per-message steps of the live stages, as pure functions (no Kafka, no clocks, no torch).
 
-- :func:`window_step`: one sensor chunk into a stream's state and its completed windows (stage ``window``).
-- :func:`subject_step`: one window record into a subject's multimodal slots, personal baseline and the
-  model inputs ready for inference (stage ``classify``); :func:`make_events` turns the model's
-  probabilities for those inputs into :class:`pipeline.events.EmotionEvent` objects.
+- :func:`window_step` and :func:`window_records`: one sensor chunk into its stream's state, and the
+  completed windows as compact records (stage ``window``).
+- :func:`subject_step`: one window record into a subject's heads (:mod:`pipeline.heads`), returning the
+  head inputs ready for inference; after the batched model calls, :func:`fusion_step` folds the heads'
+  results into the subject's fusion slots and :func:`head_event` / :func:`fused_event` build the
+  :class:`pipeline.events.EmotionEvent` objects (stage ``classify``).
 
 ``agents/`` wires these to Kafka topics and Faust tables; ``agents/offline.py`` runs the same functions
-in one process without a broker, which is how streaming is checked against offline. The ``model``
-arguments are duck-typed (``card``, ``classes``, ``new_state()``, ``prepare()``; see
-``models.registry.LoadedModel``), so this module never imports torch.
+in one process without a broker, which is how streaming is checked against offline.
+
+Fusion of a subject's heads: a fusion slot per window end collects the heads' results. It is complete
+when every head seen for this subject delivered, or expires once the newest head result is ``grace``
+past it (event time): a head whose stream stopped, or that lags, falls away after the grace instead of
+holding the fused event. The fused event's composition equals offline as long as no head lags another by
+more than the grace; every head event equals offline whatever the lag.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from pipeline.assembly import AssemblerState, MultimodalWindow, assembler_init, assembler_step
 from pipeline.contract import SensorChunk
 from pipeline.events import EmotionEvent, ModalityStatus
-from pipeline.exceptions import SignalError
+from pipeline.fusion import FUSION_VERSION, fuse
+from pipeline.heads import HeadResult, HeadState, Pending, head_step
+from pipeline.plan import StreamPlan, stream_config_for
+from pipeline.quality import motion_penalty
 from pipeline.records import WindowRecord
-from pipeline.stream import StreamConfig, StreamState, default_config, stream_init, stream_step
+from pipeline.stream import StreamState, Window, stream_init, stream_step
 
-#: nominal rate (Hz) onto which irregular feature streams (per-frame timestamps, no fs_hz) are put
-IRREGULAR_RATE_HZ = {"video_features": 30.0, "audio_features": 100.0}
-
-
-def stream_config_for(chunk: SensorChunk) -> StreamConfig:
-    """Default stream configuration for the stream a chunk belongs to (rate, units, channel names).
-
-    Irregular streams (``fs_hz`` None, per-frame ``timestamps_ns``) are sampled onto a nominal
-    clock of :data:`IRREGULAR_RATE_HZ` (each sample holds the latest frame; see pipeline.stream).
-    """
-    fs_hz = chunk.fs_hz if chunk.fs_hz is not None else IRREGULAR_RATE_HZ.get(chunk.modality)
-    if fs_hz is None:
-        msg = f"stream {chunk.stream_key}: irregular {chunk.modality} stream has no nominal rate to window it on"
-        raise SignalError(msg)
-    units = chunk.units[0] if chunk.units else None
-    return default_config(chunk.modality, fs_hz, units=units, channels=tuple(chunk.channels))
+#: how long an incomplete head slot waits for a missing modality, in event time
+DEFAULT_GRACE_S = 10.0
+#: a modality whose windows lag the head's newest window by more than this (event time) no longer
+#: holds the head's watermark back: the device stopped sending it, slots go on without it
+DEFAULT_STALE_S = 300.0
+#: how long a fusion slot waits for a head that has not delivered, in event time
+DEFAULT_FUSION_GRACE_S = 10.0
 
 
-def window_step(state: StreamState | None, chunk: SensorChunk) -> tuple[StreamState, list[Any]]:
-    """Advance a stream by one chunk (initialising it on its first chunk); return state and windows."""
+def window_step(
+    state: StreamState | None, chunk: SensorChunk, plan: StreamPlan | None = None
+) -> tuple[StreamState, list[Window]]:
+    """Advance a stream by one chunk (initialising it from the plan on its first chunk); return state and windows."""
     if state is None:
-        state = stream_init(stream_config_for(chunk))
+        state = stream_init(stream_config_for(chunk, plan))
     ts = chunk.timestamps_ns if chunk.fs_hz is None else None
     return stream_step(state, chunk.t0_ns, chunk.samples, chunk.seq, timestamps_ns=ts)
 
 
-#: how long an incomplete multimodal slot waits for a missing modality, in event time
-DEFAULT_GRACE_S = 10.0
-#: a modality whose windows lag the subject's newest window by more than this (event time) no longer
-#: holds the watermark back: the device stopped sending it, slots go on without it
-DEFAULT_STALE_S = 300.0
+def window_records(
+    chunk: SensorChunk, windows: Sequence[Window], *, ingest_ns: int, plan: StreamPlan | None = None
+) -> list[WindowRecord]:
+    """The records the window stage sends for a chunk's completed windows.
+
+    ACC windows carry their motion factor; samples travel only for modalities whose heads read them
+    (``plan``), rounded to float32 here so that the record and the offline path see the same values.
+    """
+    mp = plan.for_modality(chunk.modality) if plan is not None else None
+    keep = mp is not None and mp.keep_samples
+    out = []
+    for w in windows:
+        motion = None
+        if w.modality == "acc" and w.samples.shape[0] == 3:
+            q = motion_penalty(w.samples, w.fs_hz)
+            motion = (q.score, q.reasons)
+        n_ch = w.samples.shape[0]
+        samples = w.samples.astype(np.float32).astype(np.float64) if keep else np.zeros((n_ch, 0))
+        w = replace(w, samples=samples, raw=None)
+        out.append(WindowRecord(chunk.subject_id, chunk.session_id, w, ingest_ns, chunk.synthetic, motion))
+    return out
+
+
+@dataclass(frozen=True)
+class FusionState:
+    """A subject's fusion slots: ``pending`` maps window end to the heads' results received for it."""
+
+    pending: tuple[tuple[int, tuple[HeadResult, ...]], ...] = ()
+    heads_seen: tuple[str, ...] = ()
+    emitted_until_ns: int | None = None
+    progress_ns: int = 0
+    n_late: int = 0
 
 
 @dataclass(frozen=True)
 class SubjectState:
-    """Picklable per-subject state of the classify stage."""
+    """Per-subject state of the classify stage: each head's state, the fusion slots, the condition."""
 
-    assembler: AssemblerState
-    model_state: Any
-    last_end_ns: tuple[tuple[str, int], ...] = ()
-    first_end_ns: int = 0
+    heads: tuple[tuple[str, HeadState], ...] = ()
+    fusion: FusionState = FusionState()
     session_id: str = ""
     synthetic: bool = False
     last_ingest_ns: int = 0
+    condition: Any = None
+    #: windows of modalities no head reads, waiting for their fused event: (end_ns, modality, status)
+    unread: tuple[tuple[int, str, ModalityStatus], ...] = ()
+
+    def head(self, name: str) -> HeadState | None:
+        """The state of one head, or None before its first window."""
+        return dict(self.heads).get(name)
 
 
-@dataclass(frozen=True)
-class Pending:
-    """A multimodal window whose model input is ready, waiting for the batched model call."""
+def subject_state_from_legacy(obj: Any, head: str = "stress_binary") -> SubjectState:
+    """A classify state pickled before heads existed (one model: the stress model) as a :class:`SubjectState`.
 
-    subject_id: str
-    session_id: str
-    synthetic: bool
-    mm: MultimodalWindow
-    x: Any
-    ingest_ns: int
-    window_close_ns: int
-
-
-def merged_features(mm: MultimodalWindow) -> dict[str, float]:
-    """All modality windows' features of one slot in one dict (keys are modality-prefixed)."""
-    out: dict[str, float] = {}
-    for w in mm.windows.values():
-        out.update(w.features)
-    return out
-
-
-def subject_watermark_ns(
-    last_end_ns: dict[str, int], modalities: tuple[str, ...], first_end_ns: int, stale_ns: int
-) -> int:
-    """Event-time watermark of one subject: the progress of its slowest live modality.
-
-    A modality's progress is the end of its newest window; one not seen yet sits just before the
-    subject's first window. A modality further than ``stale_ns`` behind the newest window is taken
-    as stopped (or absent on this device) and ignored. Using the slowest live modality (not the
-    fastest) means a burst on one topic cannot expire slots that another topic is still filling,
-    and a modality that starts late still makes the first slots.
+    Its assembler and personal baseline become the ``head`` head's state, so an upgraded worker keeps every
+    subject's baseline; fusion starts empty.
     """
-    progress = [last_end_ns.get(m, first_end_ns - 1) for m in modalities]
-    newest = max(progress)
-    return min(t for t in progress if t >= newest - stale_ns)
+    d = dict(vars(obj))
+    if "heads" in d:  # already the current layout
+        return SubjectState(**{k: v for k, v in d.items() if k in SubjectState.__dataclass_fields__})
+    hs = HeadState(d["assembler"], d["model_state"], tuple(d.get("last_end_ns", ())), int(d.get("first_end_ns", 0)))
+    return SubjectState(
+        heads=((head, hs),), session_id=d.get("session_id", ""), synthetic=bool(d.get("synthetic", False)),
+        last_ingest_ns=int(d.get("last_ingest_ns", 0)),
+    )  # fmt: skip
 
 
 def subject_step(
-    model: Any, state: SubjectState | None, rec: WindowRecord, *, grace_s: float, stale_s: float, now_ns: int
+    heads: Sequence[Any],
+    state: SubjectState | None,
+    rec: WindowRecord,
+    *,
+    grace_s: float,
+    stale_s: float,
+    now_ns: int,
+    token: Any = None,
+    failures: list[tuple[str, Exception]] | None = None,
 ) -> tuple[SubjectState, list[Pending]]:
-    """Fold one window record into a subject's state; return the slots ready for inference."""
-    if state is None:
-        modalities = tuple(model.card["modalities"])
-        state = SubjectState(assembler_init(modalities, grace_s=grace_s), model.new_state())
-    if rec.window.modality not in state.assembler.modalities:
-        return state, []  # a modality this model does not use
-    window = rec.window
-    if window.modality != "acc":  # only ACC samples are used here (motion check): keep the state small
-        window = dataclasses.replace(window, samples=np.zeros((window.samples.shape[0], 0)), raw=None)
-    last_end = dict(state.last_end_ns)
-    last_end[rec.window.modality] = max(last_end.get(rec.window.modality, 0), rec.window.end_ns)
-    first_end = state.first_end_ns or rec.window.end_ns
-    watermark = subject_watermark_ns(last_end, state.assembler.modalities, first_end, round(stale_s * 1e9))
+    """Fold one window record into every head that reads its modality; return the slots ready for inference.
+
+    A head that raises on this record keeps its previous state and the error is appended to ``failures``
+    (the stage dead-letters the record with the head's name); the other heads go on. Without ``failures``
+    the error propagates.
+    """
+    state = state or SubjectState()
+    head_states = dict(state.heads)
     last_ingest = max(state.last_ingest_ns, rec.ingest_ns)
-    assembler, slots = assembler_step(state.assembler, window, watermark)
-    model_state = state.model_state
     ready: list[Pending] = []
-    for mm in slots:
-        model_state, x = model.prepare(model_state, merged_features(mm))
-        ready.append(Pending(rec.subject_id, rec.session_id, rec.synthetic, mm, x, last_ingest, now_ns))
-    new = SubjectState(
-        assembler, model_state, tuple(sorted(last_end.items())), first_end, rec.session_id, rec.synthetic, last_ingest
+    unread = state.unread
+    if not any(rec.window.modality in h.spec.modalities for h in heads):
+        # no head reads this modality: it still reaches the fused event, with weight 0 and the reason
+        w = rec.window
+        unread = (*unread, (w.end_ns, w.modality, ModalityStatus(True, w.quality, (*w.quality_reasons, "no_head"))))
+    for head in heads:
+        name = head.spec.name
+        if rec.window.modality not in head.spec.modalities:
+            continue
+        try:
+            head_states[name], slots = head_step(head, head_states.get(name), rec, grace_s=grace_s, stale_s=stale_s)
+        except Exception as exc:
+            if failures is None:
+                raise
+            failures.append((name, exc))
+            continue
+        ready += [
+            Pending(name, rec.subject_id, rec.session_id, rec.synthetic, mm, x, last_ingest, now_ns, token)
+            for mm, x in slots
+        ]
+    new = replace(
+        state,
+        heads=tuple(sorted(head_states.items())),
+        session_id=rec.session_id,
+        synthetic=state.synthetic or rec.synthetic,
+        last_ingest_ns=last_ingest,
+        unread=unread,
     )
     return new, ready
 
 
-def make_events(model: Any, pending: Sequence[Pending], proba: Any, *, inference_done_ns: int) -> list[EmotionEvent]:
-    """Build the events of a batch from the model's probabilities ``(B, C)``."""
-    classes = tuple(model.classes)
-    card = model.card
-    events = []
-    for p, row in zip(pending, np.asarray(proba, dtype=np.float64), strict=True):
-        row = row / row.sum()
-        mods = {
-            m: ModalityStatus(
-                bool(present), float(p.mm.quality.get(m, 0.0)), tuple(p.mm.quality_reasons.get(m, ("missing",)))
-            )
-            for m, present in p.mm.present.items()
-        }
-        events.append(
-            EmotionEvent(
-                subject_id=p.subject_id,
-                session_id=p.session_id,
-                window_start_ns=p.mm.start_ns,
-                window_end_ns=p.mm.end_ns,
-                label=classes[int(np.argmax(row))],
-                probabilities={c: float(v) for c, v in zip(classes, row, strict=True)},
-                modalities=mods,
-                model_name=str(card["name"]),
-                model_version=str(card["version"]),
-                latency_ns={
-                    "ingest_ns": p.ingest_ns,
-                    "window_close_ns": p.window_close_ns,
-                    "inference_done_ns": inference_done_ns,
-                },
-                synthetic=p.synthetic,
-            )
-        )
-    return events
+def fusion_step(
+    state: SubjectState, results: Sequence[HeadResult], *, grace_s: float
+) -> tuple[SubjectState, list[tuple[HeadResult, ...]], list[HeadResult]]:
+    """Fold a subject's new head results (in time order) into its fusion slots.
+
+    Returns the new state, the fusion slots now complete or expired (each the results of one window end,
+    in time order), and the results that came too late for their slot (their head events still go out).
+    """
+    f = state.fusion
+    pending = {end: list(rs) for end, rs in f.pending}
+    seen = set(f.heads_seen)
+    late: list[HeadResult] = []
+    progress = f.progress_ns
+    for r in results:
+        seen.add(r.head)
+        progress = max(progress, r.end_ns)
+        if f.emitted_until_ns is not None and r.end_ns <= f.emitted_until_ns:
+            late.append(r)
+            continue
+        pending.setdefault(r.end_ns, []).append(r)
+    grace_ns = round(grace_s * 1e9)
+    complete = [end for end, rs in pending.items() if {r.head for r in rs} >= seen]
+    cutoff = max(complete, default=None)
+    ready = sorted(end for end in pending if (cutoff is not None and end <= cutoff) or end + grace_ns <= progress)
+    slots = [tuple(sorted(pending.pop(end), key=lambda r: r.head)) for end in ready]
+    emitted = f.emitted_until_ns
+    if ready and (emitted is None or ready[-1] > emitted):
+        emitted = ready[-1]
+    fusion = FusionState(
+        pending=tuple((end, tuple(rs)) for end, rs in sorted(pending.items())),
+        heads_seen=tuple(sorted(seen)),
+        emitted_until_ns=emitted,
+        progress_ns=progress,
+        n_late=f.n_late + len(late),
+    )
+    unread = tuple(u for u in state.unread if emitted is None or u[0] > emitted)
+    return replace(state, fusion=fusion, unread=unread), slots, late
+
+
+def unread_for(state: SubjectState, end_ns: int) -> dict[str, ModalityStatus]:
+    """The statuses of unread modalities' windows ending at ``end_ns`` (see :attr:`SubjectState.unread`)."""
+    return {m: st for e, m, st in state.unread if e == end_ns}
+
+
+def head_event(r: HeadResult, *, condition: str | None = None) -> EmotionEvent:
+    """The head event of one head result."""
+    reading = r.reading(1.0)
+    return EmotionEvent(
+        subject_id=r.subject_id, session_id=r.session_id, window_start_ns=r.start_ns, window_end_ns=r.end_ns,
+        label=reading.label, probabilities=dict(reading.probabilities), modalities=dict(r.modalities),
+        model_name=r.head, model_version=r.version, arousal=r.arousal, valence=r.valence,
+        latency_ns=dict(r.latency_ns), synthetic=r.synthetic, kind="head", head=r.head,
+        heads={r.head: reading}, condition=condition, confidence=r.quality,
+    )  # fmt: skip
+
+
+def fused_event(
+    slot: Sequence[HeadResult],
+    *,
+    condition: str | None = None,
+    unread: dict[str, ModalityStatus] | None = None,
+) -> EmotionEvent:
+    """The fused event of one fusion slot (the results of every head for one window end).
+
+    ``unread``: windows of modalities no head reads (reported with weight 0, reason ``no_head``).
+    """
+    f = fuse([r.output() for r in slot])
+    mods: dict[str, ModalityStatus] = dict(unread or {})
+    for r in slot:
+        w = f.weights[r.head]
+        for m, st in r.modalities:
+            share = st.weight * w
+            prev = mods.get(m)
+            mods[m] = replace(st, weight=share + (prev.weight if prev else 0.0))
+    latency = {k: max(dict(r.latency_ns).get(k, 0) for r in slot) for k in dict(slot[0].latency_ns)}
+    return EmotionEvent(
+        subject_id=slot[0].subject_id, session_id=slot[0].session_id,
+        window_start_ns=min(r.start_ns for r in slot), window_end_ns=slot[0].end_ns,
+        label=f.label, probabilities=f.probabilities, modalities=mods, model_name="fusion",
+        model_version=FUSION_VERSION, arousal=f.arousal, valence=f.valence, latency_ns=latency,
+        synthetic=any(r.synthetic for r in slot), kind="fused",
+        heads={r.head: r.reading(f.weights[r.head]) for r in slot}, condition=condition, confidence=f.confidence,
+    )  # fmt: skip

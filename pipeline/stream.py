@@ -40,6 +40,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,7 +49,14 @@ from numpy.typing import NDArray
 from pipeline import windowing as win
 from pipeline.exceptions import SignalError
 from pipeline.features import FEATURE_VERSION, beat_peaks, modalities, window_features
-from pipeline.filters import FilterConfig, FilterState, default_filter_config, filter_init, filter_step
+from pipeline.filters import (
+    FilterConfig,
+    FilterState,
+    default_filter_config,
+    design_sos,
+    filter_init,
+    filter_step,
+)
 from pipeline.quality import window_quality
 from pipeline.resample import hold_on_grid, last_index_at_or_before, nominal_times_ns
 
@@ -149,17 +157,57 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """The samples of one accepted chunk, never changed once made (stored once, dropped whole).
+
+    ``start`` is the index (on the stream's current segment clock) of the first column; ``buf`` the
+    filtered samples (channels, n) float64; ``raw`` the scaled raw samples (channels, n) exactly:
+    float32 when that is exact (E4 and every float32 wire chunk), float64 otherwise (interpolated
+    gap fills); None in memory when the filter is the identity (ACC, feature streams: raw == buf).
+    ``flags`` (n,) uint8 (ok / gap / nan), None when all are ok. ``zi0`` is the filter's delay line
+    before this chunk (None at a stream start), so ``buf`` can be recomputed bitwise from ``raw``:
+    the stored form (:func:`stream_delta`) has ``buf`` None, :func:`stream_merge` refilters.
+    ``refilter`` is False for segments converted from the previous layout (no ``zi0``; stored
+    with ``buf``). ``seg_id`` numbers the stream's segments 0, 1, 2, ...; never reused.
+    """
+
+    seg_id: int
+    start: int
+    buf: FloatArray | None
+    raw: NDArray[np.floating] | None
+    flags: NDArray[np.uint8] | None = None
+    zi0: FloatArray | None = None
+    refilter: bool = True
+
+    @property
+    def n(self) -> int:
+        """Samples in the segment."""
+        arr = self.buf if self.buf is not None else self.raw
+        return 0 if arr is None else int(arr.shape[1])
+
+    @property
+    def stop(self) -> int:
+        """Index one past the segment's last column."""
+        return self.start + self.n
+
+
+@dataclass(frozen=True)
 class StreamState:
-    """Picklable, immutable state of one stream (never mutated: every step returns a new one)."""
+    """Immutable state of one stream (never mutated: every step returns a new one).
+
+    The configuration, a small header (filter ``zi``, clock, cursors, counters) and ``segments``,
+    the immutable :class:`Segment` s that the next windows still need (one per chunk, oldest first,
+    ids ``seg_first .. seg_next - 1``). A state grows by one chunk per step and only whole segments
+    leave; :func:`stream_delta` / :func:`stream_merge` store the header and each segment once.
+    """
 
     cfg: StreamConfig
     filt: FilterState
-    anchor_ns: int | None = None  # event time of sample 0 of the current segment
-    n_seen: int = 0  # samples received in the segment (index of the next sample)
-    buf_start: int = 0  # segment index of the buffers' first column
-    buf: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # filtered (channels, m)
-    raw: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # scaled raw (channels, m)
-    flags: NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
+    anchor_ns: int | None = None  # event time of sample 0 of the current segment clock
+    n_seen: int = 0  # samples received on this clock (index of the next sample)
+    segments: tuple[Segment, ...] = ()
+    seg_first: int = 0  # id of segments[0] (= seg_next when there is none)
+    seg_next: int = 0  # id of the next segment
     last_raw: FloatArray | None = None  # last raw sample, (channels,)
     next_start_ns: int = 0
     last_seq: int | None = None
@@ -169,6 +217,126 @@ class StreamState:
     n_dropped_samples: int = 0
     last_frame: FloatArray | None = None  # irregular streams: last frame received, (channels,)
     last_frame_ns: int | None = None  # ... and its timestamp
+
+    @property
+    def buf_start(self) -> int:
+        """Index of the first buffered sample (= n_seen when nothing is buffered)."""
+        return int(self.segments[0].start) if self.segments else self.n_seen
+
+    @property
+    def n_buffered(self) -> int:
+        """Samples held in ``segments``."""
+        return sum(seg.n for seg in self.segments)
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """What changes at every chunk: a :class:`StreamState` without its config and segments.
+
+    ``zi`` is the filter's delay line (``filt.zi``); the other fields are StreamState's.
+    """
+
+    zi: FloatArray | None
+    anchor_ns: int | None
+    n_seen: int
+    seg_first: int
+    seg_next: int
+    last_raw: FloatArray | None
+    next_start_ns: int
+    last_seq: int | None
+    n_channels: int | None
+    n_resets: int
+    n_dropped_chunks: int
+    n_dropped_samples: int
+    last_frame: FloatArray | None
+    last_frame_ns: int | None
+
+
+_HEADER_FIELDS = tuple(f for f in StreamHeader.__dataclass_fields__ if f != "zi")
+
+
+def stream_delta(
+    old: StreamState | None, new: StreamState
+) -> tuple[StreamConfig | None, StreamHeader, tuple[Segment, ...], tuple[int, ...]]:
+    """What to store when a stream moves from ``old`` (as stored, or None) to ``new``.
+
+    Returns
+    -------
+    cfg : StreamConfig or None
+        ``new.cfg`` if it is new or changed (store it), else None.
+    header : StreamHeader
+        Store at every step (tens of bytes plus the filter's delay line).
+    added : tuple of Segment
+        Segments of ``new`` that ``old`` did not have, in stored form (no ``buf``: it is
+        recomputed from ``raw`` and ``zi0``); store each once, under its ``seg_id``.
+    dropped : tuple of int
+        Ids of ``old``'s segments that ``new`` no longer needs (delete them).
+    """
+    old_first, old_next = (old.seg_first, old.seg_next) if old is not None else (0, 0)
+    identity = design_sos(new.cfg.filter) is None
+    added = tuple(_stored(seg, identity) for seg in new.segments if seg.seg_id >= old_next)
+    dropped = tuple(i for i in range(old_first, old_next) if i < new.seg_first)
+    header = StreamHeader(new.filt.zi, **{f: getattr(new, f) for f in _HEADER_FIELDS})
+    cfg = new.cfg if old is None or old.cfg != new.cfg else None
+    return cfg, header, added, dropped
+
+
+def _stored(seg: Segment, identity: bool) -> Segment:
+    if not seg.refilter:
+        return seg
+    if identity:  # buf is the raw input (float64 copy): store it compactly
+        assert seg.buf is not None
+        return replace(seg, buf=None, raw=_compact(seg.buf))
+    return replace(seg, buf=None)
+
+
+def stream_merge(cfg: StreamConfig, header: StreamHeader, segments: Mapping[int, Segment]) -> StreamState:
+    """Inverse of :func:`stream_delta`: the state from its config, header and stored segments (by id).
+
+    Filtered samples of stored segments are recomputed from ``raw`` and ``zi0`` with the same
+    ``filter_step`` call as when the chunk arrived, so the result is bitwise the live state.
+    Raises SignalError if a segment the header needs is missing.
+    """
+    ids = range(header.seg_first, header.seg_next)
+    missing = [i for i in ids if i not in segments]
+    if missing:
+        span = f"{header.seg_first}..{header.seg_next - 1}"
+        msg = f"{cfg.modality}: stream state lacks segments {missing[:5]} (of {span})"
+        raise SignalError(msg)
+    identity = design_sos(cfg.filter) is None
+    segs = tuple(_restored(segments[i], cfg, identity) for i in ids)
+    fields = {f: getattr(header, f) for f in _HEADER_FIELDS}
+    return StreamState(cfg=cfg, filt=FilterState(cfg.filter, header.zi), segments=segs, **fields)
+
+
+def _restored(seg: Segment, cfg: StreamConfig, identity: bool) -> Segment:
+    if seg.buf is not None:
+        return seg
+    assert seg.raw is not None
+    x = seg.raw.astype(np.float64)
+    if identity:
+        return replace(seg, buf=x, raw=None)
+    _, y = filter_step(FilterState(cfg.filter, seg.zi0), x)
+    return replace(seg, buf=y)
+
+
+def stream_state_from_legacy(obj: StreamState) -> StreamState:
+    """A StreamState unpickled from the layout before segments (``buf``/``raw``/``flags``/``buf_start``).
+
+    Its buffers become one segment (id 0); states already in the current layout are returned as they are.
+    """
+    old = vars(obj)
+    if "buf" not in old:
+        return obj
+    fields = {k: v for k, v in old.items() if k not in ("buf", "raw", "flags", "buf_start")}
+    buf = np.asarray(old["buf"], dtype=np.float64)
+    segments: tuple[Segment, ...] = ()
+    if buf.shape[1] > 0:
+        raw = np.asarray(old["raw"], dtype=np.float64)
+        flags = np.asarray(old["flags"], dtype=np.uint8)
+        compact = None if design_sos(fields["cfg"].filter) is None else _compact(raw)
+        segments = (Segment(0, int(old["buf_start"]), buf, compact, flags if flags.any() else None, refilter=False),)
+    return StreamState(**fields, segments=segments, seg_first=0, seg_next=len(segments))
 
 
 def stream_init(cfg: StreamConfig) -> StreamState:
@@ -231,16 +399,24 @@ def stream_step(
     if x.shape[1] == 0:
         return state, []
     filt, y = filter_step(state.filt, x)
+    raw = None if design_sos(state.cfg.filter) is None else _compact(x)  # identity filter: y is x
+    seg = Segment(state.seg_next, state.n_seen, y, raw, flags if flags.any() else None, state.filt.zi)
     state = replace(
         state,
         filt=filt,
         n_seen=state.n_seen + x.shape[1],
-        buf=np.concatenate([state.buf, y], axis=1),
-        raw=np.concatenate([state.raw, x], axis=1),
-        flags=np.concatenate([state.flags, flags]),
+        segments=(*state.segments, seg),
+        seg_first=state.seg_first if state.segments else seg.seg_id,
+        seg_next=seg.seg_id + 1,
         last_raw=x[:, -1].copy(),
     )
     return _emit(state)
+
+
+def _compact(x: FloatArray) -> NDArray[np.floating]:
+    """``x`` as float32 when that is exact (bitwise after conversion back), else ``x`` itself."""
+    x32 = x.astype(np.float32)
+    return x32 if np.array_equal(x32, x) else x
 
 
 def _validated(state: StreamState, samples: NDArray[np.floating]) -> tuple[StreamState, FloatArray]:
@@ -325,16 +501,13 @@ def _align(
 
 
 def _new_segment(state: StreamState, t0_ns: int) -> StreamState:
-    n_ch = state.n_channels or 0
     return replace(
         state,
         filt=filter_init(state.cfg.filter),
         anchor_ns=t0_ns,
         n_seen=0,
-        buf_start=0,
-        buf=np.zeros((n_ch, 0)),
-        raw=np.zeros((n_ch, 0)),
-        flags=np.zeros(0, dtype=np.uint8),
+        segments=(),
+        seg_first=state.seg_next,
         next_start_ns=win.grid_ceil(t0_ns, win.seconds_to_ns(state.cfg.hop_s)),
     )
 
@@ -351,27 +524,44 @@ def _emit(state: StreamState) -> tuple[StreamState, list[Window]]:
         i0, i1 = win.window_bounds(start, anchor, cfg.fs_hz, n_win)
         if i1 > state.n_seen:
             break
-        out.append(_make_window(state, start, i0 - state.buf_start, i1 - state.buf_start))
+        out.append(_make_window(state, start, i0, i1))
         start += hop_ns
     if not out:
         return state, out
-    keep = max(win.first_index_at_or_after(start, anchor, cfg.fs_hz) - state.buf_start, 0)
-    state = replace(
-        state,
-        next_start_ns=start,
-        buf_start=state.buf_start + keep,
-        buf=state.buf[:, keep:],
-        raw=state.raw[:, keep:],
-        flags=state.flags[keep:],
+    keep = win.first_index_at_or_after(start, anchor, cfg.fs_hz)  # first sample the next window needs
+    segments = tuple(seg for seg in state.segments if seg.stop > keep)
+    seg_first = segments[0].seg_id if segments else state.seg_next
+    return replace(state, next_start_ns=start, segments=segments, seg_first=seg_first), out
+
+
+def _gather(state: StreamState, a: int, b: int) -> tuple[FloatArray, FloatArray, NDArray[np.uint8]]:
+    """Filtered, raw (float64) and flags of samples ``a .. b-1`` (segment clock indices)."""
+    parts = [
+        (seg, max(a - seg.start, 0), min(b, seg.stop) - seg.start)
+        for seg in state.segments
+        if seg.stop > a and seg.start < b
+    ]
+    if not parts or parts[0][0].start + parts[0][1] != a or parts[-1][0].start + parts[-1][2] != b:
+        msg = f"{state.cfg.modality}: samples {a}..{b} are not buffered"
+        raise SignalError(msg)
+    y = np.concatenate([_req(seg.buf)[:, i:j] for seg, i, j in parts], axis=1)
+    raw = np.concatenate([_req(seg.buf if seg.raw is None else seg.raw)[:, i:j] for seg, i, j in parts], axis=1)
+    flags = np.concatenate(
+        [np.zeros(j - i, dtype=np.uint8) if seg.flags is None else seg.flags[i:j] for seg, i, j in parts]
     )
-    return state, out
+    return y, raw.astype(np.float64, copy=False), flags
+
+
+def _req(arr: NDArray[np.floating] | None) -> NDArray[np.floating]:
+    if arr is None:
+        msg = "stream segment has no samples in memory (a stored segment not passed through stream_merge)"
+        raise SignalError(msg)
+    return arr
 
 
 def _make_window(state: StreamState, start_ns: int, a: int, b: int) -> Window:
     cfg = state.cfg
-    y = state.buf[:, a:b].copy()
-    raw = state.raw[:, a:b].copy()
-    flags = state.flags[a:b]
+    y, raw, flags = _gather(state, a, b)  # new arrays (np.concatenate): windows never alias the state
     bad = float(np.mean(flags != FLAG_OK))
     anchor = state.anchor_ns if state.anchor_ns is not None else start_ns
     warmup = start_ns < anchor + win.seconds_to_ns(cfg.warmup_s)

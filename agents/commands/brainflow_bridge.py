@@ -21,7 +21,7 @@ import numpy as np
 from agents.commands._publishing import add_producer_arguments, settings_for
 from agents.producer import ChunkSink
 from deploy.settings import Settings
-from pipeline.contract import SensorChunk
+from pipeline.contract import SensorChunk, safe_id
 from pipeline.sources.live import AssemblerState, LiveStream, assemble_flush, assemble_step
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class BrainFlowBridge:
         if len(names) != len(self.eeg_rows) or len(set(names)) != len(names):
             names = [f"eeg{i}" for i in range(len(self.eeg_rows))]
         fs = float(bs.BoardShim.get_sampling_rate(board_id))
-        self.spec = LiveStream(subject_id, session_id, f"brainflow-{descr.get('name', board_id)}", "eeg",
+        self.spec = LiveStream(subject_id, session_id, safe_id(f"brainflow-{descr.get('name', board_id)}"), "eeg",
                                tuple(names), ("uV",) * len(names), fs, max(1, round(chunk_s * fs)))  # fmt: skip
         self.synthetic = board_id == SYNTHETIC_BOARD_ID
         self.board, self.sink = board, sink

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.settings import REPO_ROOT, Settings
+from pipeline.text import escape_text
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +30,18 @@ HELP = "run the main job: replay a real recording through Kafka, Faust and the m
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``emopipe demo``."""
-    p.add_argument("--subject", default="S02", help="Stress-Predict subject to replay (default S02)")
+    p.add_argument("--subject", default="S02",
+                   help="Stress-Predict subject to replay (default S02), read from "
+                        "EMOPIPE_DATA_DIR/stress-predict/Raw_data/<subject>; EMOPIPE_DATA_DIR is the folder that "
+                        "holds stress-predict/ (default ../shared/data)")  # fmt: skip
     p.add_argument("--speed", type=float, default=30.0, help="replay speed-up over real time (default 30)")
     p.add_argument("--chunk-s", type=float, default=1.0, help="chunk length in seconds of signal (default 1)")
     p.add_argument("--quiet-events", action="store_true", help="do not print every event, only the summary")
+    p.add_argument("--multimodal", action="store_true",
+                   help="replay the COMPOSITE multimodal session instead (E4 + RAVDESS speech + OpenFace + systole "
+                        "ECG/respiration + SYNTHETIC EEG under one subject id; agents/composite.py) and print each "
+                        "head's reading with the fused result")  # fmt: skip
+    p.add_argument("--minutes", type=float, default=10.0, help="--multimodal: minutes of the session (default 10)")
     p.add_argument("--drain-timeout-s", type=float, default=120.0,
                    help="after the replay, wait at most this long for the last events (default 120)")  # fmt: skip
     p.add_argument("--dashboard-port", type=int, default=8765,
@@ -51,7 +60,7 @@ def start_worker(settings: Settings, log_path: Path, web_port: int = 0) -> subpr
         "EMOPIPE_PARTITIONS": str(settings.partitions),
         "EMOPIPE_STATE_DIR": str(settings.state_dir),
         "EMOPIPE_MODEL_DIR": str(settings.model_dir),
-        "EMOPIPE_MODEL_TASK": settings.model_task,
+        "EMOPIPE_HEADS": settings.heads,
     }
     with log_path.open("wb") as log:
         return subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
@@ -159,10 +168,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from agents.commands import topics as topics_cmd
     from agents.commands._publishing import send_all
     from agents.commands.subscribe import format_event
+    from agents.composite import COMPOSITE_SUBJECT, composite_session_chunks
     from agents.sources import count_chunks, find_recordings, replay_chunks
 
-    subject = args.subject.upper()
-    path = settings.data_dir / "stress-predict" / "Raw_data" / subject
+    subject = COMPOSITE_SUBJECT if args.multimodal else args.subject.upper()
+    path = settings.data_dir / "stress-predict" / "Raw_data" / ("S02" if args.multimodal else subject)
     if not path.is_dir():
         print(f"error: no recording at {path} (set EMOPIPE_DATA_DIR to the shared data)", file=sys.stderr)
         return 2
@@ -182,26 +192,31 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"[demo] live dashboard: {url} (open it in a browser; log: {dash_log})", file=sys.stderr)
         except RuntimeError as exc:
             print(f"[demo] no dashboard: {exc}", file=sys.stderr)
-    client = EventClient(settings.redis_url, prefix=settings.topic_prefix)
+    client = EventClient.from_settings(settings)
     events: list[Any] = []
     stop = threading.Event()
 
     def follow() -> None:
-        for ev in client.follow(subject, since_ms=0, stop=stop.is_set):
+        for ev in client.follow(subject, since_ms=0, stop=stop.is_set, kind="all"):
             events.append(ev)
-            if not args.quiet_events:
+            if not args.quiet_events and (ev.kind == "fused" or args.multimodal):
                 print(format_event(ev), flush=True)
 
     follower = threading.Thread(target=follow, daemon=True)
     try:
         wait_ready(worker, log_path)
-        print(f"[demo] worker ready; replaying {subject} at {args.speed:g}x real time", file=sys.stderr)
+        what = "the COMPOSITE multimodal session" if args.multimodal else subject
+        print(f"[demo] worker ready; replaying {what} at {args.speed:g}x real time", file=sys.stderr)
         follower.start()
-        recordings = find_recordings([path])
-        chunks = replay_chunks(recordings, chunk_s=args.chunk_s, rebase_to_ns=None, subject_ids=[subject])
         replay_args = argparse.Namespace(fast=False, speed=args.speed, encoding="binary", compression="gzip",
                                          linger_ms=20, topic_prefix=None)  # fmt: skip
-        send_all(chunks, replay_args, settings, total=count_chunks(recordings, chunk_s=args.chunk_s))
+        if args.multimodal:
+            chunks = list(composite_session_chunks(settings.data_dir, minutes=args.minutes, chunk_s=args.chunk_s))
+            send_all(iter(chunks), replay_args, settings, total=len(chunks))
+        else:
+            recordings = find_recordings([path])
+            chunks = replay_chunks(recordings, chunk_s=args.chunk_s, rebase_to_ns=None, subject_ids=[subject])
+            send_all(chunks, replay_args, settings, total=count_chunks(recordings, chunk_s=args.chunk_s))
         print("[demo] replay done; waiting for the last windows", file=sys.stderr)
         drain(events, args.drain_timeout_s)
     finally:
@@ -232,7 +247,7 @@ def in_sample_note(settings: Settings, subject: str) -> str:
 
     from models.registry import DEFAULTS
 
-    card_path = settings.model_dir / DEFAULTS.get(settings.model_task, "")
+    card_path = settings.model_dir / DEFAULTS["stress_binary"]
     try:
         card = json.loads(card_path.read_text())
     except (OSError, ValueError):
@@ -248,20 +263,30 @@ def in_sample_note(settings: Settings, subject: str) -> str:
 
 def summary(events: list[Any], settings: Settings, subject: str) -> None:
     """Print the end-of-run summary."""
+    fused = [e for e in events if e.kind == "fused"]
+    stress = [e for e in events if e.kind == "head" and e.head == "stress_binary"]
     e2e = [
-        e.latency_ns["redis_write_ns"] - e.latency_ns["ingest_ns"] for e in events if "redis_write_ns" in e.latency_ns
+        e.latency_ns["redis_write_ns"] - e.latency_ns["ingest_ns"] for e in fused if "redis_write_ns" in e.latency_ns
     ]
-    close = [e.latency_ns["redis_write_ns"] - e.latency_ns["window_close_ns"] for e in events
+    close = [e.latency_ns["redis_write_ns"] - e.latency_ns["window_close_ns"] for e in fused
              if "redis_write_ns" in e.latency_ns]  # fmt: skip
-    agree = agreement(events, settings.data_dir, subject)
+    agree = agreement(stress, settings.data_dir, subject)
     labels: dict[str, int] = {}
-    for e in events:
+    for e in fused:
         labels[e.label] = labels.get(e.label, 0) + 1
+    heads: dict[str, int] = {}
+    for e in events:
+        if e.kind == "head" and e.head:
+            heads[f"{e.head}@{e.model_version}"] = heads.get(f"{e.head}@{e.model_version}", 0) + 1
     print("\n=== emopipe demo summary ===")
-    print(f"subject {subject}: {len(events)} emotion events in Redis; labels {labels}")
-    if events:
-        print(f"model {events[0].model_name}@{events[0].model_version}")
+    print(f"subject {escape_text(subject)}: {len(fused)} fused emotion events in Redis; labels {labels}")
+    print(f"head events: {heads}")
+    if subject.startswith("COMPOSITE"):
+        print("COMPOSITE session: real recordings of different people under one id, plus SYNTHETIC EEG;")
+        print("its readings show the pipeline working, they say nothing about anyone's emotions")
+        agree = None
     if agree:
+        print("stress head (stress_binary) against the ground-truth stress labels:")
         print(f"agreement with ground-truth stress labels: accuracy {agree['accuracy']:.3f}, balanced accuracy "
               f"{agree['balanced_accuracy']:.3f} over {agree['windows_labelled']} labelled windows")  # fmt: skip
         print(in_sample_note(settings, subject))

@@ -21,6 +21,7 @@ import numpy as np
 from agents.commands._publishing import add_producer_arguments, settings_for
 from agents.producer import ChunkSink
 from deploy.settings import MODALITIES, Settings
+from pipeline.contract import safe_id
 from pipeline.exceptions import ContractError
 from pipeline.sources.live import AssemblerState, LiveStream, assemble_flush, assemble_step
 
@@ -32,7 +33,10 @@ PIP = "pip install pylsl  (or: pip install 'emopipe[lsl]')"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``emopipe lsl-bridge``."""
-    parser.add_argument("--type", dest="lsl_type", default=None, help="resolve the LSL stream by type (e.g. EEG)")
+    parser.add_argument("--type", dest="lsl_type", default=None,
+                        help="resolve the LSL stream by type (e.g. EEG). A marker stream (type Markers, or any "
+                             "string stream) goes to the markers topic: samples 'start:LABEL', 'end:LABEL', or "
+                             "any other text as a point marker")  # fmt: skip
     parser.add_argument("--name", dest="lsl_name", default=None, help="resolve the LSL stream by name")
     parser.add_argument("--modality", choices=MODALITIES, default=None,
                         help="emopipe modality (default: the LSL type, lower-cased, if it is one)")  # fmt: skip
@@ -96,7 +100,7 @@ class LslBridge:
         fs = full.nominal_srate()
         channels, units = _channel_layout(full)
         self.spec = LiveStream(
-            subject_id, session_id, f"lsl-{full.source_id() or full.name()}", modality, channels, units,
+            subject_id, session_id, safe_id(f"lsl-{full.source_id() or full.name()}"), modality, channels, units,
             fs if fs > 0 else None, max(1, round(chunk_s * (fs if fs > 0 else 30.0))),
         )  # fmt: skip
         self.sink = sink
@@ -133,6 +137,65 @@ class LslBridge:
         self.inlet.close_stream()
 
 
+class LslMarkerBridge:
+    """Pull an LSL marker stream (string samples, e.g. type ``Markers``) and send condition markers.
+
+    Each string sample becomes one :class:`pipeline.markers.Marker` (``source="lsl"``), its time the
+    sample's LSL timestamp mapped to unix ns as for signal streams; the text is read with
+    :func:`pipeline.markers.parse_marker_text` (``start:rest``, ``end:rest``, ``button`` ...).
+
+    Parameters
+    ----------
+    info : pylsl.StreamInfo
+    sink : object with ``send(marker)`` and ``flush()`` (:class:`agents.markers.MarkerProducer`)
+    subject_id, session_id : str
+    unix_clock : callable
+    """
+
+    def __init__(self, info: Any, sink: Any, *, subject_id: str, session_id: str = "live",
+                 unix_clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        pylsl = _import_pylsl()
+        self.inlet = pylsl.StreamInlet(info, max_chunklen=0, recover=True)
+        self.inlet.open_stream(timeout=10.0)
+        self.sink = sink
+        self.subject_id, self.session_id = subject_id, session_id
+        self.unix_offset_s = unix_clock() - pylsl.local_clock()
+        self.sent = 0
+
+    def pump(self, timeout_s: float = 0.2) -> int:
+        """Pull what is available and send it; returns the number of markers sent."""
+        from pipeline.markers import Marker, parse_marker_text
+
+        samples, stamps = self.inlet.pull_chunk(timeout=timeout_s, max_samples=1024)
+        if not stamps:
+            return 0
+        correction = self.inlet.time_correction(timeout=2.0)
+        n = 0
+        for sample, stamp in zip(samples, stamps, strict=True):
+            text = " ".join(str(v) for v in (sample if isinstance(sample, list | tuple) else [sample]))
+            try:
+                kind, label = parse_marker_text(text)
+                t_ns = round((stamp + correction + self.unix_offset_s) * 1e9)
+                self.sink.send(Marker(self.subject_id, self.session_id, t_ns, kind, label, "lsl"))
+            except ContractError as exc:
+                logger.warning("dropping LSL marker %r: %s", text, exc)
+                continue
+            n += 1
+        self.sent += n
+        return n
+
+    def close(self) -> None:
+        """Flush the sink and close the inlet."""
+        self.sink.flush()
+        self.inlet.close_stream()
+
+
+def is_marker_stream(info: Any) -> bool:
+    """True for LSL string streams or streams of type ``Markers`` (the LSL convention for event markers)."""
+    pylsl = _import_pylsl()
+    return bool(info.type().lower() == "markers" or info.channel_format() == pylsl.cf_string)
+
+
 def resolve(lsl_type: str | None, lsl_name: str | None, timeout_s: float) -> Any:
     """The first LSL stream with this type and/or name (LookupError if none within ``timeout_s``)."""
     pylsl = _import_pylsl()
@@ -160,6 +223,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "LSL stream %s (%s, %d ch, %.1f Hz)", info.name(), info.type(), info.channel_count(), info.nominal_srate()
     )
     stop_at = None if args.duration_s is None else time.monotonic() + args.duration_s
+    if is_marker_stream(info):
+        return _run_markers(info, args, settings, stop_at)
     with ChunkProducer(settings.kafka_bootstrap, settings=settings, encoding=args.encoding,
                        compression=args.compression, linger_ms=args.linger_ms) as producer:  # fmt: skip
         bridge = LslBridge(info, producer, subject_id=args.subject, session_id=args.session,
@@ -172,4 +237,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             bridge.close()
     logger.info("sent %d chunks", bridge.sent)
+    return 0
+
+
+def _run_markers(info: Any, args: argparse.Namespace, settings: Settings, stop_at: float | None) -> int:
+    from agents.markers import MarkerProducer
+    from agents.topics import ensure_topics
+
+    ensure_topics(settings)
+    with MarkerProducer(settings) as producer:
+        bridge = LslMarkerBridge(info, producer, subject_id=args.subject, session_id=args.session)
+        try:
+            while stop_at is None or time.monotonic() < stop_at:
+                bridge.pump()
+        except KeyboardInterrupt:
+            logger.info("stopping")
+        finally:
+            bridge.close()
+    logger.info("sent %d markers to %s", bridge.sent, settings.topic("markers"))
     return 0

@@ -37,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", action="append", default=None, metavar="ID",
                         help="override the subject id (default: directory or file name); give once per "
                              "recording, in order")  # fmt: skip
+    parser.add_argument("--tags", choices=("points", "pairs", "off"), default="points",
+                        help="E4 button presses (tags_*.csv) to the markers topic: each press a point marker "
+                             "(default), presses 1-2, 3-4, ... as segments tag1, tag2, ... (pairs), or none (off). "
+                             "They are sent before the chunks, with the chunks' time shift")  # fmt: skip
+    parser.add_argument("--tag-pairs", type=int, default=0,
+                        help="--tags pairs: only the first N pairs, later presses are points (0 = all; "
+                             "Stress-Predict: 3, the Stroop, interview and hyperventilation tasks)")  # fmt: skip
     add_producer_arguments(parser)
 
 
@@ -56,5 +63,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         align_starts=not args.keep_times,
         subject_ids=args.subject,
     )
+    if args.tags != "off":
+        from agents.commands._publishing import settings_for
+        from agents.markers import send_markers
+        from agents.sources import replay_markers
+        from agents.topics import ensure_topics
+
+        markers = replay_markers(
+            recordings, mode=args.tags, rebase_to_ns=rebase, align_starts=not args.keep_times,
+            subject_ids=args.subject, max_pairs=args.tag_pairs,
+        )  # fmt: skip
+        if markers:
+            msettings = settings_for(args, settings)
+            ensure_topics(msettings)
+            n = send_markers(markers, msettings)
+            logger.info("sent %d E4 tag marker(s) to %s", n, msettings.topic("markers"))
     send_all(chunks, args, settings, total=count_chunks(recordings, chunk_s=args.chunk_s))
     return 0

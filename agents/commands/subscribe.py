@@ -41,17 +41,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print each event as one JSON line")
     p.add_argument("--idle-exit-s", type=float, default=None, help="exit after this many seconds without events")
     p.add_argument("--latest", action="store_true", help="print the latest event per subject and exit")
+    p.add_argument("--kind", choices=("fused", "head", "all"), default="fused",
+                   help="fused events (one per window, default), every head's own events, or both")  # fmt: skip
 
 
 def format_event(ev: object) -> str:
-    """One human-readable line per event."""
+    """One human-readable line per event; every text from the event is escaped (no terminal control)."""
     from pipeline.events import EmotionEvent
+    from pipeline.text import escape_text as esc
 
     assert isinstance(ev, EmotionEvent)
     end = time.strftime("%H:%M:%S", time.gmtime(ev.window_end_ns / 1e9))
-    probs = " ".join(f"{k}={v:.2f}" for k, v in ev.probabilities.items())
-    mods = ",".join(f"{m}:{s.quality:.2f}" if s.present else f"{m}:-" for m, s in ev.modalities.items())
-    return f"{ev.subject_id:>6} {end}Z {ev.label:<14} {probs}  [{mods}] {ev.model_name}@{ev.model_version}"
+    mods = ",".join(
+        f"{esc(m, limit=32)}:{s.quality:.2f}" if s.present else f"{esc(m, limit=32)}:-"
+        for m, s in ev.modalities.items()
+    )
+    if ev.kind == "fused" and ev.heads:
+        av = f"a={ev.arousal:+.2f} v={ev.valence:+.2f}" if ev.arousal is not None and ev.valence is not None else ""
+        heads = " ".join(f"{esc(h, limit=32)}:{esc(r.label, limit=32)}({r.weight:.2f})" for h, r in ev.heads.items())
+        return f"{esc(ev.subject_id, limit=64):>6} {end}Z {esc(ev.label, limit=32):<22} {av}  heads {heads}  [{mods}]"
+    probs = " ".join(f"{esc(k, limit=32)}={v:.2f}" for k, v in ev.probabilities.items())
+    model = f"{esc(ev.head or ev.model_name, limit=64)}@{esc(ev.model_version, limit=32)}"
+    return f"{esc(ev.subject_id, limit=64):>6} {end}Z {esc(ev.label, limit=32):<14} {probs}  [{mods}] {model}"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,7 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from agents.client import EventClient
     from pipeline.events import event_to_dict
 
-    client = EventClient(settings.redis_url, prefix=settings.topic_prefix)
+    client = EventClient.from_settings(settings)
     show = (lambda ev: json.dumps(event_to_dict(ev))) if args.json else format_event
     try:
         if args.latest:
@@ -69,7 +80,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     print(show(ev))
             return 0
         since_ms = None if args.since is None else parse_since_ms(args.since, now_ms=time.time_ns() // 1_000_000)
-        for ev in client.follow(args.subject, since_ms=since_ms, idle_timeout_s=args.idle_exit_s):
+        for ev in client.follow(args.subject, since_ms=since_ms, idle_timeout_s=args.idle_exit_s, kind=args.kind):
             print(show(ev), flush=True)
     except KeyboardInterrupt:
         pass

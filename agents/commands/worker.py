@@ -7,6 +7,8 @@ Kafka's consumer group spreads the partitions over them.
 from __future__ import annotations
 
 import argparse
+import logging
+from typing import Any
 
 from deploy.settings import Settings
 
@@ -17,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``emopipe worker``."""
     p.add_argument("--web-port", type=int, default=None, help="worker web port (env EMOPIPE_WEB_PORT, default 6066)")
     p.add_argument("--without-web", action="store_true", help="do not start the worker's web server")
+    p.add_argument(
+        "--web-host", default=None, help="address the web server binds (env EMOPIPE_WEB_HOST, default 127.0.0.1)"
+    )
     p.add_argument("--store", default=None, help="table store: rocksdb:// (default) or memory:// (env EMOPIPE_STORE)")
     p.add_argument(
         "--guarantee",
@@ -31,6 +36,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _worker_class(faust: Any) -> Any:
+    """faust.Worker that installs emopipe's log filters once Faust has configured logging."""
+    from agents.logfilter import install_log_filters
+
+    class Worker(faust.Worker):  # type: ignore[misc, name-defined]
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            install_log_filters()
+
+    return Worker
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Build the app from settings and run a worker until interrupted."""
     import faust
@@ -43,6 +60,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["web_port"] = 0
     elif args.web_port is not None:
         overrides["web_port"] = args.web_port
+    if args.web_host:
+        overrides["web_host"] = args.web_host
     if args.store:
         overrides["store"] = args.store
     if args.guarantee:
@@ -53,6 +72,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     (settings.state_dir / settings.app_id).mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)  # explicit partitions and configs; avoids Faust's creation race between workers
     emo = create_app(settings, stages=stages)
-    worker = faust.Worker(emo.app, loglevel=settings.log_level.lower(), quiet=True)
+    worker = _worker_class(faust)(emo.app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
     return 0

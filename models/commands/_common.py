@@ -14,7 +14,13 @@ VIDEO_LABELS_HELP = "video_learned: CSV with columns openface_csv,subject,label 
 def add_data_arguments(parser: argparse.ArgumentParser, epochs_help: str) -> None:
     """``--video-labels``, ``--data-dir``, ``--cache-dir``, ``--subjects``, ``--seed`` and ``--epochs``."""
     parser.add_argument("--video-labels", type=Path, default=None, help=VIDEO_LABELS_HELP)
-    parser.add_argument("--data-dir", type=Path, default=None, help="real data folder (default: settings.data_dir)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder that holds stress-predict/, ravdess/, ... (the parent of stress-predict/; default "
+        "EMOPIPE_DATA_DIR, else ../shared/data)",
+    )
     parser.add_argument(
         "--cache-dir",
         type=Path,

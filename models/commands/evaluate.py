@@ -13,6 +13,8 @@ from models.commands._common import add_data_arguments, cache_dir_of, int_list, 
 
 HELP = "leave-one-subject-out evaluation; writes model cards"
 TARGETS = ("stress_binary", "phase", "audio", "eeg")
+#: not in the default set: the stress_binary sequence models (LSTM, TCN) and physiology heads
+EXTRA_TARGETS = ("stress_seq",)
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "leave-one-subject-out over the 27 labelled Stress-Predict subjects with the default "
         "model, the alternatives and the logreg/gboost baselines; audio: leave-one-actor-out "
         "on RAVDESS; eeg: SYNTHETIC held-out subjects. Also video_learned: leave-one-subject-out of the "
-        "learned AU model on YOUR labelled OpenFace clips (needs --video-labels; writes the card in --artifacts)",
+        "learned AU model on YOUR labelled OpenFace clips (needs --video-labels; writes the card in --artifacts). "
+        "Also calibrated: personal calibration of stress_binary, LOSO, the test subject's rest + Stroop as "
+        "calibration, scored on the rest of the session (models/calibration.py; metrics.calibrated in the card). "
+        "Also stress_seq: the LSTM and TCN over the last K windows, the EDA / BVP / TEMP+ACC heads and their "
+        "quality-weighted late fusion, against the default MLP on the same folds (writes stress_binary_lstm, "
+        "stress_binary_tcn, stress_eda, stress_bvp, stress_tempacc cards and accuracy.json 'stress_seq')",
     )
     parser.add_argument(
         "--models",
@@ -85,6 +92,10 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             if not video_labels_given(args):
                 return 2
             _video_learned(args, art)
+        elif t == "calibrated":
+            _calibrated(args, data_dir, cache_dir_of(args), art, results)
+        elif t == "stress_seq":
+            details[t] = _stress_seq(args, data_dir, cache_dir_of(args), art, acc)
         else:
             log.error("unknown target %s", t)
             return 2
@@ -102,7 +113,13 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 
 def _keys_of(details: dict[str, Any]) -> set[str]:
     """Top-level keys of the accuracy JSON written by the evaluated targets."""
-    names = {"stress_binary": "stress_binary", "phase": "phase", "audio": "ravdess", "eeg": "eeg_synthetic"}
+    names = {
+        "stress_binary": "stress_binary",
+        "phase": "phase",
+        "audio": "ravdess",
+        "eeg": "eeg_synthetic",
+        "stress_seq": "stress_seq",
+    }
     return {names[t] for t in details}
 
 
@@ -213,6 +230,121 @@ def _stress(
     return res
 
 
+def stress_summary(m: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one model of an :func:`models.evaluation.evaluate_stress` result, for JSON summaries."""
+    lc = m["start_cut"]["leak_check"]
+    return {
+        "balanced_accuracy": m["balanced_accuracy"],
+        "balanced_accuracy_ci95": m["balanced_accuracy_ci95"],
+        "macro_f1": m["macro_f1"],
+        "auroc": m["auroc"],
+        "balanced_accuracy_start_cut": lc["start_cut_balanced_accuracy"],
+        "start_cut_delta": lc["delta"],
+        "start_cut_delta_ci95": lc["delta_ci95"],
+        "leak_check_holds": lc["holds"],
+        "leak_check_within_score_noise": lc["within_score_noise"],
+        "loso_train_s": m["loso_train_s"],
+    }
+
+
+def stress_seq_candidates(seed: int = 0, epochs: int | None = None) -> list[Any]:
+    """What ``--only stress_seq`` compares: the default MLP, LSTM, TCN, the three heads, their quality-weighted
+    late fusion and logistic regression (models/defaults.py)."""
+    from models import defaults
+
+    cands = [
+        defaults.STRESS_DEFAULT,
+        *defaults.STRESS_SEQUENCE,
+        *defaults.STRESS_HEADS,
+        defaults.STRESS_LATE_HEADS,
+    ]
+    return [defaults.with_fit(c, seed, epochs) for c in cands] + [defaults.STRESS_BASELINES[0]]
+
+
+def _stress_seq(
+    args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, acc: dict[str, Any]
+) -> dict[str, Any]:
+    """Sequence models and heads vs the default MLP, same folds; metrics into their cards."""
+    from models.evaluation import evaluate_stress
+
+    res = evaluate_stress(
+        "stress_binary",
+        data_dir,
+        cache,
+        stress_seq_candidates(args.seed, args.epochs),
+        int_list(args.subjects),
+        args.seed,
+        args.max_cut_s,
+        n_folds=args.folds,
+        n_cut_draws=args.cut_draws,
+    )
+    record_stress_seq(res, art, acc, args.max_cut_s, args.cut_draws)
+    return res
+
+
+def record_stress_seq(
+    res: dict[str, Any], art: Path, acc: dict[str, Any], max_cut_s: float = 900.0, cut_draws: int = 5
+) -> None:
+    """Print the table of an :func:`models.evaluation.evaluate_stress` run of :func:`stress_seq_candidates`,
+    write the metrics into the sequence / head cards in ``art`` and ``acc["stress_seq"]``."""
+    from models import defaults
+    from models.build import STRESS_EXTRA_CARDS
+    from models.evaluation import CLOCK_CONTROL
+    from models.export import update_card
+    from models.metrics import format_table
+
+    models = res["models"]
+    summary = {k: stress_summary(v) for k, v in models.items()}
+    cols = ("balanced_accuracy", "macro_f1", "auroc", "balanced_accuracy_start_cut", "start_cut_delta")
+    print(f"\n## stress_binary sequence models and heads: {res['folds']}, {len(res['subjects'])} subjects\n")
+    print(format_table(summary, cols))
+    for k, v in summary.items():
+        lo, hi = v["balanced_accuracy_ci95"]
+        dlo, dhi = v["start_cut_delta_ci95"]
+        print(
+            f"- {k}: BA {v['balanced_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}); cut - full "
+            f"{v['start_cut_delta']:+.3f} ({dlo:+.3f} to {dhi:+.3f}); "
+            f"strict={'holds' if v['leak_check_holds'] else 'FAILS'}, "
+            f"within noise={'yes' if v['leak_check_within_score_noise'] else 'NO'}"
+        )
+    ok = [k for k in ("mlp", "lstm", "tcn") if summary[k]["leak_check_within_score_noise"]]
+    best = max(ok, key=lambda k: summary[k]["balanced_accuracy"]) if ok else None
+    print(f"\nbest of mlp/lstm/tcn on LOSO balanced accuracy with the leak check within noise: {best}")
+    acc["stress_seq"] = {
+        **{k.replace(" (leak control)", ""): v for k, v in summary.items()},
+        "best_of_mlp_lstm_tcn": best,
+        "folds": res["folds"],
+        "n_subjects": len(res["subjects"]),
+        "context_windows": defaults.SEQ_CONTEXT_WINDOWS,
+    }
+    by_cand = {c: card for card, c in STRESS_EXTRA_CARDS.items()}
+    for name, m in models.items():
+        if name not in by_cand:
+            continue
+        path = art / f"{by_cand[name]}.json"
+        metrics = {
+            "evaluation": f"{res['folds']}, {len(res['subjects'])} Stress-Predict subjects, pooled",
+            **{k: m[k] for k in ("balanced_accuracy", "macro_f1", "auroc", "accuracy", "confusion", "n")},
+            "start_cut": m["start_cut"],
+            "start_cut_rule": f"uniform 0-{max_cut_s:.0f} s per test subject, {cut_draws} draws, "
+            "paired subject-bootstrap interval of cut - full",
+            "balanced_accuracy_ci95": m["balanced_accuracy_ci95"],
+            "per_subject_balanced_accuracy": m["per_subject_balanced_accuracy"],
+            "compared": {k: {kk: v[kk] for kk in cols} for k, v in summary.items()},
+            "clock_control_start_cut": summary[CLOCK_CONTROL]["balanced_accuracy_start_cut"],
+            "loso_train_s": m["loso_train_s"],
+        }
+        if m.get("variants"):
+            metrics["corrupted_test_recordings"] = {
+                v: {kk: d[kk] for kk in ("balanced_accuracy", "balanced_accuracy_ci95", "auroc")}
+                for v, d in m["variants"].items()
+            }
+        if path.is_file():
+            update_card(path, metrics=metrics)
+        else:
+            log.warning("no card %s to update (run emopipe train --only stress_seq first)", path)
+
+
 def _print_per_subject(models: dict[str, Any]) -> None:
     names = list(models)
     subs = sorted(next(iter(models.values()))["per_subject_balanced_accuracy"])
@@ -265,6 +397,19 @@ def _audio(args: argparse.Namespace, data_dir: Path, art: Path, acc: dict[str, A
         },
     )
     return res
+
+
+def _calibrated(args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, results: Path) -> None:
+    """Personal calibration study (models.calibration): prints it, records it in the card and accuracy.json."""
+    from models.build import CARD_FILES
+    from models.calibration import evaluate_calibrated, record_calibrated, summary_lines
+
+    res = evaluate_calibrated(
+        data_dir, cache, int_list(args.subjects), args.seed, args.epochs, args.folds, args.cut_draws, args.max_cut_s
+    )
+    print("\n## stress_binary, personal calibration\n")
+    print("\n".join(summary_lines(res)))
+    record_calibrated(res, art / CARD_FILES["stress_binary"], results)
 
 
 def _video_learned(args: argparse.Namespace, art: Path) -> None:

@@ -22,11 +22,18 @@ from agents.producer import ChunkProducer
 from agents.sources import read_e4_session
 from agents.topics import ensure_topics
 from deploy.settings import Settings
-from models.registry import load_default
+from models.heads import load_heads
 from pipeline.sources.e4 import e4_session_chunks
 from tests.integration.kafka_util import consume_all
 
 MINUTES = 6
+
+
+def _offline_fused(chunks):
+    """The offline reference: the worker's default heads on the same chunks; the fused events."""
+    settings = Settings()
+    heads, plan = load_heads(settings.model_dir, settings.head_names)
+    return [e for e in offline_events(heads, chunks, plan=plan) if e.kind == "fused"]
 
 
 def _chunks(data_dir, subject: str, minutes: float = MINUTES):
@@ -63,7 +70,11 @@ def _check_against_offline(events, expected) -> None:
     for got, want in zip(events, expected, strict=True):
         assert got.label == want.label
         assert got.probabilities == pytest.approx(want.probabilities, abs=1e-5)
-        assert got.model_version == want.model_version
+        assert got.model_version == want.model_version and got.kind == "fused"
+        assert got.heads.keys() == want.heads.keys()
+        for h, r in got.heads.items():
+            assert r.probabilities == pytest.approx(want.heads[h].probabilities, abs=1e-5)
+            assert r.weight == pytest.approx(want.heads[h].weight, abs=1e-6)
         assert {m: s.present for m, s in got.modalities.items()} == {m: s.present for m, s in want.modalities.items()}
         stamps = got.latency_ns
         assert stamps["ingest_ns"] <= stamps["window_close_ns"] <= stamps["inference_done_ns"]
@@ -80,7 +91,7 @@ def test_real_recording_end_to_end(shared_data, kafka_bootstrap, redis_url, uniq
         partitions=2,
     )
     chunks = _chunks(shared_data, "S02")
-    expected = offline_events(load_default("stress_binary", Settings().model_dir), chunks)
+    expected = _offline_fused(chunks)
     assert len(expected) >= (MINUTES - 1) * 12 - 2
     _create_topics(settings)
     worker = start_worker(
@@ -94,9 +105,10 @@ def test_real_recording_end_to_end(shared_data, kafka_bootstrap, redis_url, uniq
     latest = client.latest("S02")
     assert latest is not None and latest.window_end_ns == expected[-1].window_end_ns
     # the same events are on the Kafka events topic
-    on_topic = consume_all(kafka_bootstrap, f"{unique_prefix}.events", expect=len(expected), timeout_s=30)
+    # the same events are on the Kafka events topic: one head event (stress_binary) and one fused event per window
+    on_topic = consume_all(kafka_bootstrap, f"{unique_prefix}.events", expect=2 * len(expected), timeout_s=30)
     if guarantee == "exactly_once":
-        assert len(on_topic) == len(expected), "exactly-once: no duplicate events on the topic"
+        assert len(on_topic) == 2 * len(expected), "exactly-once: no duplicate events on the topic"
     assert "Crashed" not in worker.log()
     client.close()
 
@@ -113,8 +125,7 @@ def test_two_workers_four_partitions_survive_kill_9(
         partitions=4,
     )
     per_subject = {s: _chunks(shared_data, s, minutes=5) for s in subjects}
-    model = load_default("stress_binary", Settings().model_dir)
-    expected = {s: offline_events(model, c) for s, c in per_subject.items()}
+    expected = {s: _offline_fused(c) for s, c in per_subject.items()}
     _create_topics(settings)
     env = {"EMOPIPE_PARTITIONS": "4"}
     w1 = start_worker(unique_prefix, extra_env=env)

@@ -15,9 +15,9 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from agents.producer import ChunkProducer
 from agents.sources import read_e4_session
 from deploy.settings import MODALITIES, Settings
+from pipeline.plan import stream_config_for
 from pipeline.records import decode_window_record
 from pipeline.sources.e4 import E4Signal, e4_session_chunks
-from pipeline.steps import stream_config_for
 from pipeline.stream import stream_offline
 from tests.integration.kafka_util import consume_all
 

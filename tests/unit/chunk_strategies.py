@@ -7,7 +7,10 @@ from hypothesis import strategies as st
 
 from pipeline.contract import MODALITIES, SensorChunk
 
-ids = st.text(min_size=1, max_size=12).filter(lambda s: s.strip() != "")
+#: subject/session/device ids under the id rule (pipeline.contract.id_problem)
+ids = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@-", min_size=1, max_size=64)
+#: channel names and units: printable text, any script
+names = st.text(min_size=1, max_size=12).filter(lambda s: s.strip() != "" and s.isprintable())
 finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
 
@@ -15,8 +18,8 @@ finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 def chunks(draw: st.DrawFn, max_channels: int = 4, max_n: int = 40) -> SensorChunk:
     n_ch = draw(st.integers(1, max_channels))
     n = draw(st.integers(1, max_n))
-    channels = tuple(draw(st.lists(ids, min_size=n_ch, max_size=n_ch, unique=True)))
-    units = tuple(draw(st.lists(st.text(max_size=6), min_size=n_ch, max_size=n_ch)))
+    channels = tuple(draw(st.lists(names, min_size=n_ch, max_size=n_ch, unique=True)))
+    units = tuple(draw(st.lists(st.text(max_size=6).filter(str.isprintable), min_size=n_ch, max_size=n_ch)))
     values = draw(st.lists(finite32, min_size=n_ch * n, max_size=n_ch * n))
     samples = np.array(values, dtype=np.float32).reshape(n_ch, n)
     regular = draw(st.booleans())

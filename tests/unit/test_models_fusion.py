@@ -7,6 +7,7 @@ import pytest
 
 from models.exceptions import ModelError
 from models.fusion import early_fusion_vector, late_fusion, modality_groups
+from pipeline.exceptions import SignalError
 
 
 def test_late_fusion_weights_by_quality_and_skips_missing():
@@ -25,7 +26,7 @@ def test_late_fusion_without_usable_modality_is_uniform():
     fused, conf = late_fusion({"eda": np.array([[0.2, 0.8]])}, {"eda": np.array([np.nan])})
     np.testing.assert_allclose(fused, [[0.5, 0.5]])
     assert conf[0] == 0.0
-    with pytest.raises(ModelError):
+    with pytest.raises(SignalError):
         late_fusion({"eda": None}, {"eda": 1.0})
 
 

@@ -56,6 +56,22 @@ def test_eda_contact_temp_range_gap_nan_warmup() -> None:
     assert q.score == pytest.approx(0.75 * 0.5)
 
 
+def test_eda_partial_contact_loss_lowers_quality_by_its_share() -> None:
+    """A strap that loosens mid-window: the flat stretch near 0 uS costs quality in proportion."""
+    rng = np.random.default_rng(4)
+    ok = 0.3 + rng.normal(0, 0.005, (1, 240))
+    assert window_quality("eda", ok, ok, 4.0).reasons == ()
+    for share in (0.1, 0.25, 0.5):
+        x = ok.copy()
+        x[0, -round(share * 240) :] = 0.001281 * rng.integers(0, 3, round(share * 240))
+        q = window_quality("eda", x, x, 4.0)
+        assert q.reasons == ("eda_no_contact",)
+        assert q.score == pytest.approx(max(0.1, 1.0 - 2.0 * share))
+    # a low but real conductance (dry skin, 0.03 uS) is not contact loss
+    dry = 0.03 + rng.normal(0, 0.002, (1, 240))
+    assert "eda_no_contact" not in window_quality("eda", dry, dry, 4.0).reasons
+
+
 def test_motion_penalty_from_acc() -> None:
     t = np.arange(32 * 20) / 32.0
     still = np.stack([np.zeros_like(t), np.zeros_like(t), np.ones_like(t)])
