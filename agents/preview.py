@@ -69,6 +69,7 @@ def register_preview(emo: Any) -> None:
         import redis.asyncio as aioredis
         import redis.exceptions
 
+        from agents import metrics
         from agents.connections import redis_kwargs, redis_url
 
         r: Any = aioredis.from_url(redis_url(settings), **redis_kwargs(settings))
@@ -79,8 +80,14 @@ def register_preview(emo: Any) -> None:
                     pv = decode_preview(value)
                     k = preview_keys(settings.topic_prefix, pv.subject_id)
                     args = [pv.modality, f"end:{pv.modality}", str(pv.end_ns), value, PREVIEW_TTL_S, k["channel"]]
-                    await script(keys=[k["hash"]], args=args)
-                except (ValueError, redis.exceptions.RedisError) as exc:
+                    written = await script(keys=[k["hash"]], args=args)
+                    metrics.stage_batch(STEP_ID, 1, int(bool(written)))
+                except ValueError as exc:  # not a preview (ContractError): dropped, a view is not a record
+                    metrics.stage_batch(STEP_ID, 1, 0)
                     logger.warning("preview dropped: %s", exc)
+                except redis.exceptions.RedisError as exc:  # the next window's preview replaces it
+                    metrics.stage_batch(STEP_ID, 1, 0)
+                    metrics.sink_failed("redis-preview", retrying=False)
+                    logger.warning("preview not written to Redis: %s", exc)
         finally:
             await r.aclose()

@@ -61,6 +61,20 @@ STAMPS = {
 
 
 def _v1() -> dict:
+    """A schema-v1 event exactly as v1 workers wrote it to Redis (before the v2 contract)."""
+    return {
+        "arousal": None, "event_id": "S02:60000000000:1.1.0", "label": "stress", "latency_ns": dict(STAMPS),
+        "modalities": {"eda": {"present": True, "quality": 0.8, "reasons": ["motion"]},
+                       "bvp": {"present": False, "quality": 0.0, "reasons": ["missing"]}},
+        "model_name": "stress_binary", "model_version": "1.1.0",
+        "probabilities": {"non-stress": 0.3, "stress": 0.7}, "schema_version": 1, "session_id": "s1",
+        "subject_id": "S02", "synthetic": False, "valence": None,
+        "window_end_ns": 60_000_000_000, "window_start_ns": 0,
+    }  # fmt: skip
+
+
+def test_event_from_the_current_contract_is_viewed():
+    """Whatever pipeline/events.py encodes today (v2 since the lead's merge) gives a usable view."""
     ev = EmotionEvent(
         subject_id="S02",
         session_id="s1",
@@ -68,19 +82,18 @@ def _v1() -> dict:
         window_end_ns=60_000_000_000,
         label="stress",
         probabilities={"non-stress": 0.3, "stress": 0.7},
-        modalities={
-            "eda": ModalityStatus(True, 0.8, ("motion",)),
-            "bvp": ModalityStatus(False, 0.0, ("missing",)),
-        },
+        modalities={"eda": ModalityStatus(True, 0.8, ("motion",))},
         model_name="stress_binary",
         model_version="1.1.0",
         latency_ns=STAMPS,
     )
-    return json.loads(encode_event(ev))
+    v = event_view(json.loads(encode_event(ev)))
+    assert v is not None and v["label"] == "stress" and v["modalities"]["eda"]["present"] is True
+    assert v["modalities"]["eda"]["reasons"] == ["motion"] and v["latency_ms"]["total"] == 10.0
 
 
 def _v2() -> dict:
-    """A fused v2 event as SHAPE.md describes it (built by hand: pipeline/events.py is still v1 here)."""
+    """A fused v2 event as SHAPE.md describes it, built by hand (all fields set)."""
     d = _v1()
     affect = [
         "neutral",
@@ -317,3 +330,17 @@ def test_hub_keeps_latest_fused_event_per_subject():
     body = json.loads(snap.split("\n")[1][6:])
     assert snap.startswith("event: snapshot\n") and body["server_now_ms"] == 123
     assert [s["subject_id"] for s in body["subjects"]] == ["S02"] and body["pipeline"] is None
+
+
+def test_worker_urls_option():
+    import argparse
+
+    from agents.commands.dashboard import worker_urls
+
+    assert worker_urls("http://127.0.0.1:6066, http://10.0.0.2:6067/") == (
+        "http://127.0.0.1:6066",
+        "http://10.0.0.2:6067",
+    )
+    for bad in ("", "127.0.0.1:6066", "ftp://h:1", "http://h:1/metrics", "http://h:1?x=1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            worker_urls(bad)
