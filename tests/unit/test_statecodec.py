@@ -387,8 +387,8 @@ def test_classify_state_pickled_before_heads_becomes_the_stress_heads_state(shar
     sub = _live_states(str(shared_data), 4 * SECONDS)["subject"][-1]
     hs = sub.head("phys")
     old = object.__new__(SubjectState)
-    old.__dict__.update(assembler=hs.assembler, model_state=hs.model_state, last_end_ns=hs.last_end_ns,
-                        first_end_ns=hs.first_end_ns, session_id="codec", synthetic=False, last_ingest_ns=7)  # fmt: skip
+    fields = {"assembler": hs.assembler, "model_state": hs.model_state, "last_end_ns": hs.last_end_ns}
+    old.__dict__.update(fields, first_end_ns=hs.first_end_ns, session_id="codec", synthetic=False, last_ingest_ns=7)
     back = decode_state(pickle.dumps(old))
     assert isinstance(back, SubjectState) and [h for h, _ in back.heads] == ["stress_binary"]
     assert_same(back.head("stress_binary"), hs, "head state")
