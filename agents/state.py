@@ -156,7 +156,9 @@ class IncrementalStateTable(StateTable):
                 self.table.pop(f"{key}#{i}".encode(), None)
             for k, data in records:
                 self.table[k.encode()] = data
-        STATE_BYTES_WRITTEN[self.name] += sum(len(d) for _, d in records)
+        nbytes = sum(len(d) for _, d in records)
+        STATE_BYTES_WRITTEN[self.name] += nbytes
+        metrics.state_written(self.name, nbytes)
         self._cache[key] = (head, value)
 
     def delete(self, key: str) -> None:

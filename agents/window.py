@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.preview import preview_outs
 from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
-from agents.state import BatchStates, StateTable
+from agents.state import BatchStates, IncrementalStateTable, StateTable
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk
 from pipeline.plan import StreamPlan
@@ -54,7 +54,9 @@ class WindowStage(BaseStage):
 def register_window(emo: Any) -> None:
     """Register the window agent and its stream-state table."""
     app, topics, settings = emo.app, emo.topics, emo.settings
-    stage = WindowStage(emo, StateTable(app, f"{STEP_ID}-streams", partitions=settings.partitions), emo.plan)
+    # stream states as a header + each chunk's segment written once (changelog bytes grow with the chunk)
+    table = IncrementalStateTable(app, f"{STEP_ID}-streams", partitions=settings.partitions)
+    stage = WindowStage(emo, table, emo.plan)
     errors = ErrorPolicy(topics, settings.error_policy)
 
     @app.agent(topics.valid_all, name=STEP_ID)
