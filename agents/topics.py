@@ -71,8 +71,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     return specs
 
 
-def ensure_topics(settings: Settings) -> int:
-    """Create every missing emopipe topic (idempotent, safe when several processes race); returns how many."""
+def ensure_topics(settings: Settings, only: tuple[str, ...] | None = None) -> int:
+    """Create every missing emopipe topic (idempotent, safe when several processes race); returns how many.
+
+    ``only``: create just these topic names (e.g. the markers topic), with their usual settings.
+    """
     import contextlib
 
     from kafka.admin import KafkaAdminClient, NewTopic
@@ -86,7 +89,7 @@ def ensure_topics(settings: Settings) -> int:
         new = [
             NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
             for s in topic_specs(settings)
-            if s.name not in existing
+            if s.name not in existing and (only is None or s.name in only)
         ]
         for topic in new:  # one by one: a topic another process just created must not block the rest
             with contextlib.suppress(TopicAlreadyExistsError):

@@ -167,7 +167,11 @@ def train_own(
     _, net = st.train_candidate(cand, full, "stress_binary", spec, progress)
     train_s = time.perf_counter() - t0
     out_dir = Path(out_dir)
-    export_torchscript(net, torch.zeros(2, full.x_feat.shape[1]), out_dir / f"{name}.pt")
+    import warnings
+
+    with warnings.catch_warnings():  # torch >= 2.9 deprecates jit.trace; the artifacts are TorchScript by design
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=FutureWarning)
+        export_torchscript(net, torch.zeros(2, full.x_feat.shape[1]), out_dir / f"{name}.pt")
     cfgs = {mo: default_config(mo, fs) for mo, fs in (("eda", 4.0), ("bvp", 64.0), ("temp", 4.0), ("acc", 32.0))}
     from dataclasses import asdict
 

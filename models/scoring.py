@@ -123,11 +123,13 @@ def score_recordings(
 ) -> dict[str, SubjectScores]:
     """Run recordings through the live path's steps and return the model's output per subject.
 
-    The one place where offline scoring calls the pipeline (the scorer, the calibration study and
-    ``emopipe train --data`` all come here): :func:`pipeline.steps.window_step` per stream,
+    The one place where ``emopipe score`` calls the pipeline: :func:`pipeline.steps.window_step` per stream,
     :func:`pipeline.steps.subject_step` per subject (assembly, personal baseline, model input) and the
     classify stage's batched ``predict_proba`` per head + :func:`pipeline.heads.head_results`, exactly as
-    :func:`agents.offline.offline_events` composes them for one head (without importing Faust).
+    :func:`agents.offline.offline_events` composes them for one head (without importing Faust, which costs
+    seconds). Training and the calibration study window recordings through
+    :func:`models.stress_data.build_subject_windows` (``pipeline.stream.stream_offline``, the same
+    windowing) and normalise them with :func:`models.stress.subject_arrays`, as ``emopipe train`` does.
 
     Parameters
     ----------

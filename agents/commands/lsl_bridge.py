@@ -244,7 +244,7 @@ def _run_markers(info: Any, args: argparse.Namespace, settings: Settings, stop_a
     from agents.markers import MarkerProducer
     from agents.topics import ensure_topics
 
-    ensure_topics(settings)
+    ensure_topics(settings, only=(settings.topic("markers"),))
     with MarkerProducer(settings) as producer:
         bridge = LslMarkerBridge(info, producer, subject_id=args.subject, session_id=args.session)
         try:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ContractError as exc:
         print(f"emopipe mark: {exc}", file=sys.stderr)
         return 2
-    ensure_topics(settings)
+    ensure_topics(settings, only=(settings.topic("markers"),))
     send_markers([m], settings)
     print(f"{settings.topic('markers')}: {encode_marker(m).decode()}")
     return 0

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )  # fmt: skip
         if markers:
             msettings = settings_for(args, settings)
-            ensure_topics(msettings)
+            ensure_topics(msettings, only=(msettings.topic("markers"),))
             n = send_markers(markers, msettings)
             logger.info("sent %d E4 tag marker(s) to %s", n, msettings.topic("markers"))
     send_all(chunks, args, settings, total=count_chunks(recordings, chunk_s=args.chunk_s))
