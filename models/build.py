@@ -180,7 +180,7 @@ def _train_stress_model(
     )
     cfgs = {m: default_config(m, fs) for m, fs in (("eda", 4.0), ("bvp", 64.0), ("temp", 4.0), ("acc", 32.0))}
     cfgs = {m: c for m, c in cfgs.items() if m in modalities}
-    card = {
+    card: dict[str, Any] = {
         "name": name,
         "version": STRESS_EXTRA_VERSION if name in STRESS_EXTRA_CARDS else STRESS_MODEL_VERSION,
         "task": task,
@@ -228,6 +228,8 @@ def _train_stress_model(
         "modality_dropout": "modality blocks zeroed with p=fit.modality_dropout during training",
         "leak_policy": "no absolute time, window position or counts as input; see metrics.start_cut",
     }
+    if k:
+        card["fit"]["train_every_kth_window"] = cand.seq_stride
     if cand.modalities:
         card["quality_rule"] = "head quality = minimum window quality over its modalities (models.stress.head_quality)"
     path = out_dir / f"{name}.json"

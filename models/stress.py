@@ -149,6 +149,11 @@ class Candidate:
     context_windows: int = 0
     #: late_heads: weight each head by its window quality (False: equal weights, presence only)
     quality_weighted: bool = True
+    #: lstm_seq / tcn_seq: train on every k-th window (neighbouring sequences share K - 1 of K windows)
+    seq_stride: int = 1
+    #: mlp: at prediction, a modality whose window quality is below this is treated as absent (its input
+    #: block set to 0, what modality dropout trained the network for); 0 = never
+    quality_gate: float = 0.0
 
 
 def pool_time(x: NDArray[np.float32], k: int) -> NDArray[np.float32]:
@@ -169,26 +174,45 @@ def _feature_groups(spec: PreprocessSpec) -> dict[str, list[int]]:
 
 
 def train_candidate(
-    c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool = False
+    c: Candidate,
+    tr: Arrays,
+    task: str,
+    spec: PreprocessSpec,
+    progress: bool = False,
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[Predictor, Any]:
-    """Fit ``c`` on ``tr``; return a predictor (Arrays -> proba) and the fitted object."""
+    """Fit ``c`` on ``tr``; return a predictor (Arrays -> proba) and the fitted object.
+
+    ``memo`` (one dict per training set): head MLPs with the same columns, parameters and fit settings
+    are trained once and shared by the head candidates and the late-fusion candidates (training is
+    seeded, so a shared net is the one each would have trained).
+    """
     n_cls = len(TASKS[task])
     y = tr.y[task]
     if c.kind in ("logreg", "gboost"):
         model = _sk_model(c, n_cls).fit(tr.x_feat, y)
         return (lambda a: model.predict_proba(a.x_feat).astype(np.float64)), model
     if c.kind == "mlp":
-        from models.networks import MLPClassifier
-
         cols = head_columns(spec, c.modalities)
-        groups = [[cols.index(i) for i in g if i in cols] for g in _feature_groups(spec).values()]
-        net = MLPClassifier(len(cols), n_cls, **c.params)
-        fit(net, tr.x_feat[:, cols], y, n_cls, c.fit_cfg, [g for g in groups if g], progress, c.name)
-        return (lambda a: predict_proba(net, a.x_feat[:, cols])), net
+        net = _fit_mlp(c, cols, tr, task, spec, progress, c.name, memo)
+        if c.quality_gate <= 0:
+            return (lambda a: predict_proba(net, a.x_feat[:, cols])), net
+        mods = list(sd.STRESS_MODALITIES)
+        blocks = {m: [cols.index(i) for i in g if i in cols] for m, g in _feature_groups(spec).items()}
+
+        def gated(a: Arrays) -> NDArray[np.float64]:
+            x = a.x_feat[:, cols].copy()
+            for m, idx in blocks.items():
+                if idx:
+                    low = a.quality[:, mods.index(m)] < c.quality_gate
+                    x[np.ix_(low, np.asarray(idx, dtype=np.int64))] = 0.0
+            return predict_proba(net, x)
+
+        return gated, net
     if c.kind == "late_mlp":
         return _train_late(c, tr, task, spec, progress)
     if c.kind == "late_heads":
-        return _train_heads(c, tr, task, spec, progress)
+        return _train_heads(c, tr, task, spec, progress, memo)
     if c.kind in ("lstm_seq", "tcn_seq"):
         return _train_seq(c, tr, task, spec, progress)
     from models.networks import GRUClassifier, TCNClassifier
@@ -254,6 +278,31 @@ def _seq_input(a: Arrays, k: int) -> NDArray[np.float32]:
     return a.x_seq[:, a.x_seq.shape[1] - k :]
 
 
+def _fit_mlp(
+    c: Candidate,
+    cols: list[int],
+    tr: Arrays,
+    task: str,
+    spec: PreprocessSpec,
+    progress: bool,
+    desc: str,
+    memo: dict[Any, Any] | None,
+) -> Any:
+    """An MLP on columns ``cols`` of ``tr.x_feat`` (modality dropout over the modalities among them)."""
+    from models.networks import MLPClassifier
+
+    key = ("mlp", tuple(cols), repr(sorted(c.params.items())), c.fit_cfg, task)
+    if memo is not None and key in memo:
+        return memo[key]
+    n_cls = len(TASKS[task])
+    groups = [[cols.index(i) for i in g if i in cols] for g in _feature_groups(spec).values()]
+    net = MLPClassifier(len(cols), n_cls, **c.params)
+    fit(net, tr.x_feat[:, cols], tr.y[task], n_cls, c.fit_cfg, [g for g in groups if g], progress, desc)
+    if memo is not None:
+        memo[key] = net
+    return net
+
+
 def _train_seq(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool) -> tuple[Predictor, Any]:
     from models.networks import LSTMSeqClassifier, TCNSeqClassifier
 
@@ -265,22 +314,19 @@ def _train_seq(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progre
     )
     net = cls(x.shape[2], n_cls, **c.params)
     groups = list(_feature_groups(spec).values())
-    fit(net, x, tr.y[task], n_cls, c.fit_cfg, groups, progress, c.name, groups_last_axis=True)
+    sl = slice(None, None, max(c.seq_stride, 1))
+    fit(net, x[sl], tr.y[task][sl], n_cls, c.fit_cfg, groups, progress, c.name, groups_last_axis=True)
     return (lambda a: predict_proba(net, _seq_input(a, k))), net
 
 
-def _train_heads(c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool) -> tuple[Predictor, Any]:
+def _train_heads(
+    c: Candidate, tr: Arrays, task: str, spec: PreprocessSpec, progress: bool, memo: dict[Any, Any] | None = None
+) -> tuple[Predictor, Any]:
     """One MLP per physiology head (:data:`HEADS`), fused by :func:`models.fusion.late_fusion`."""
-    from models.networks import MLPClassifier
-
-    n_cls = len(TASKS[task])
     nets: dict[str, tuple[Any, list[int]]] = {}
     for h, mods in HEADS.items():
         cols = head_columns(spec, mods)
-        net = MLPClassifier(len(cols), n_cls, **c.params)
-        groups = [[cols.index(i) for i in g if i in cols] for g in _feature_groups(spec).values()]
-        fit(net, tr.x_feat[:, cols], tr.y[task], n_cls, c.fit_cfg, [g for g in groups if g], progress, f"{c.name}:{h}")
-        nets[h] = (net, cols)
+        nets[h] = (_fit_mlp(c, cols, tr, task, spec, progress, f"{c.name}:{h}", memo), cols)
 
     def predict(a: Arrays) -> NDArray[np.float64]:
         probs = {h: predict_proba(net, a.x_feat[:, cols]) for h, (net, cols) in nets.items()}
@@ -328,9 +374,10 @@ def loso(
     folds = subject_folds(list(data), n_folds)
     for test in tqdm(folds, desc=f"{'LOSO' if n_folds <= 0 else f'{n_folds}-fold'} {task}", disable=not progress):
         tr = concat([a for k, a in data.items() if k not in test])
+        memo: dict[Any, Any] = {}
         for c in cands:
             t0 = time.perf_counter()
-            pred, _ = train_candidate(c, tr, task, spec)
+            pred, _ = train_candidate(c, tr, task, spec, memo=memo)
             r = res[c.name]
             r["train_s"] += time.perf_counter() - t0
             for s in test:

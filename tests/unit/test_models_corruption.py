@@ -86,3 +86,29 @@ def test_corrupted_signal_through_the_pipeline_lowers_quality_and_replaces_only_
         assert out.features[i]["TEMP_Mean"] == feats[i]["TEMP_Mean"]
     assert out.quality[-1, j] == 0.0 and "EDA_Mean" not in out.features[-1]
     np.testing.assert_array_equal(out.quality[:, 2], q[:, 2])
+
+
+def test_quality_gated_mlp_treats_a_low_quality_modality_as_absent():
+    """mlp_quality_gated: the same network; a modality with quality < gate gets its input block zeroed."""
+    from models import stress as st
+    from models.preprocess import PreprocessSpec
+    from models.training import FitConfig, predict_proba
+
+    spec = PreprocessSpec(("EDA_Mean", "EDA_SD", "BVP_HR_Mean", "TEMP_Mean", "ACC_Mean"))
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=(n, 5)).astype(np.float32)  # SYNTHETIC
+    y = (x[:, 0] > 0).astype(np.int64)
+    q = np.ones((n, 4))
+    q[::2, 0] = 0.2  # EDA poor in every second window
+    a = st.Arrays(x, np.zeros((n, 4, 1), np.float32), q, {"stress_binary": y}, np.zeros(n, np.int64))
+    cand = st.Candidate("g", "mlp", {"hidden": (4,)}, FitConfig(epochs=2), quality_gate=0.5)
+    memo: dict = {}
+    pred, net = st.train_candidate(cand, a, "stress_binary", spec, memo=memo)
+    _, same = st.train_candidate(
+        st.Candidate("m", "mlp", {"hidden": (4,)}, FitConfig(epochs=2)), a, "stress_binary", spec, memo=memo
+    )
+    assert same is net  # one trained network shared through the memo
+    zeroed = x.copy()
+    zeroed[::2, :2] = 0.0
+    np.testing.assert_array_equal(pred(a), predict_proba(net, zeroed))
