@@ -265,9 +265,11 @@ def head_columns(spec: PreprocessSpec, modalities: Sequence[str]) -> list[int]:
 
 
 def head_quality(quality: NDArray[np.float64], modalities: Sequence[str]) -> NDArray[np.float64]:
-    """A head's per-window quality: the minimum over its modalities' columns of ``quality`` (N, M)."""
+    """A head's per-window quality: the mean over its modalities' columns of ``quality`` (N, M), a missing
+    modality counting 0 (NaN -> 0): the live rule, :func:`pipeline.heads.head_quality`."""
     mods = list(sd.STRESS_MODALITIES)
-    q: NDArray[np.float64] = np.min(quality[:, [mods.index(m) for m in modalities]], axis=1)
+    cols = np.nan_to_num(quality[:, [mods.index(m) for m in modalities]], nan=0.0)
+    q: NDArray[np.float64] = cols.mean(axis=1)
     return q
 
 
