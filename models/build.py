@@ -231,7 +231,9 @@ def _train_stress_model(
     if k:
         card["fit"]["train_every_kth_window"] = cand.seq_stride
     if cand.modalities:
-        card["quality_rule"] = "head quality = mean window quality over its modalities, 0 when missing (as live: pipeline.heads.head_quality)"
+        card["quality_rule"] = (
+            "head quality = mean window quality over its modalities, 0 when missing (pipeline.heads.head_quality)"
+        )
     path = out_dir / f"{name}.json"
     write_card(_keep_metrics(path, card), path)
     return path
