@@ -31,7 +31,7 @@ from kafka.partitioner.default import murmur2
 
 from agents.offline import offline_events
 from deploy.settings import REPO_ROOT, Settings
-from models.registry import load_default
+from models.heads import load_heads
 from tests.integration.test_e2e import _chunks
 
 SUBNET = "10.77.0"
@@ -176,9 +176,12 @@ def _wait(predicate, timeout_s: float, what: str, logs) -> None:
 
 @pytest.mark.slow
 def test_two_worker_hosts_survive_a_network_cut(hosts: Hosts, shared_data, unique_prefix, tmp_path) -> None:
-    model = load_default("stress_binary", Settings().model_dir)
-    expected = {s: [e.window_end_ns for e in offline_events(model, _chunks(shared_data, s, minutes=MINUTES))]
-                for s in SUBJECTS}  # fmt: skip
+    heads, plan = load_heads(Settings().model_dir, Settings().head_names)
+    expected = {
+        s: [e.window_end_ns for e in offline_events(heads, _chunks(shared_data, s, minutes=MINUTES), plan=plan)
+            if e.kind == "fused"]
+        for s in SUBJECTS
+    }  # fmt: skip
     total = sum(len(v) for v in expected.values())
     n_chunks = sum(len(_chunks(shared_data, s, minutes=MINUTES)) for s in SUBJECTS)
     kafka_env = {"KAFKA_PORT": str(KAFKA_PORT), "KAFKA_HOST": BROKER_IP, "KAFKA_DATA_DIR": str(tmp_path / "kafka")}
