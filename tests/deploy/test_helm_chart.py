@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.topics import DLQ_RETENTION_MS, RAW_RETENTION_MS, STATE_TABLES, topic_specs
+from agents.dlq import DLQ_MAX_MESSAGE_BYTES
+from agents.topics import DLQ_RETENTION_MS, PREVIEW_RETENTION_MS, RAW_RETENTION_MS, STATE_TABLES, topic_specs
 from deploy.settings import Settings
 from pipeline.contract import MODALITIES
 from tests.deploy.conftest import CHART, DEPLOY, STRIMZI_JARS, TOOLS_PY, tool
@@ -136,7 +137,10 @@ def test_values_match_the_code() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert tuple(values["modalities"]) == MODALITIES
     assert tuple(values["stateTables"]) == STATE_TABLES
-    assert values["retention"] == {"rawMs": RAW_RETENTION_MS, "dlqMs": DLQ_RETENTION_MS}
+    assert values["retention"] == {
+        "rawMs": RAW_RETENTION_MS, "dlqMs": DLQ_RETENTION_MS, "dlqMaxMessageBytes": DLQ_MAX_MESSAGE_BYTES,
+        "previewsMs": PREVIEW_RETENTION_MS,
+    }  # fmt: skip
     assert values["worker"]["webPort"] == Settings.model_fields["web_port"].default
     assert values["settings"]["partitions"] == Settings.model_fields["partitions"].default
 
