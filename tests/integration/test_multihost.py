@@ -106,7 +106,8 @@ class Hosts:
     def start_worker(self, host: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns(host), sys.executable, "-m", "agents.cli", "worker"],
+                # --verbose: the partition-assignment lines the test reads are INFO of faust/aiokafka
+                ["ip", "netns", "exec", self.ns(host), sys.executable, "-m", "agents.cli", "--verbose", "worker"],
                 cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
