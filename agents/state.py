@@ -107,7 +107,8 @@ class IncrementalStateTable(StateTable):
     :class:`~pipeline.stream.StreamState` is split by :func:`pipeline.stream.stream_delta`: the
     header under ``key`` (every step), the config under ``key#cfg`` (when it changes), each new
     segment under ``key#<id>`` (once), a tombstone for each segment that left the window; all
-    records of one key go to the changelog partition of the same event, the header last. Other
+    records of one key go to the changelog partition of the same event: segments, then the header, then
+    the tombstones, so a crash between two of them never leaves a header naming a deleted segment. Other
     values are stored whole. Decoded states are cached per key and reused while the stored header
     bytes are unchanged (a header names its segments, whose ids are never reused), so a read costs
     one header fetch; a table restored from the changelog changes the header and misses the cache.
@@ -151,11 +152,14 @@ class IncrementalStateTable(StateTable):
             records.append((f"{key}#cfg", encode_state(cfg)))
         head = encode_state(header)
         records.append((key, head))
+        # order matters for a crash in the middle (the changelog keeps what was sent): new segments and the config
+        # first, then the header that names them, and only then the tombstones of segments the stored header no
+        # longer names. A header in the changelog never names a segment that is not there.
         with _in_event(event):
-            for i in dropped:
-                self.table.pop(f"{key}#{i}".encode(), None)
             for k, data in records:
                 self.table[k.encode()] = data
+            for i in dropped:
+                self.table.pop(f"{key}#{i}".encode(), None)
         nbytes = sum(len(d) for _, d in records)
         STATE_BYTES_WRITTEN[self.name] += nbytes
         metrics.state_written(self.name, nbytes)
