@@ -183,6 +183,42 @@ class GroupLag:
         self.admin.close()
 
 
+def warm_coordinator(bootstrap: str, timeout_s: float = 60.0) -> None:
+    """Wait until a fresh broker serves consumer groups (creates ``__consumer_offsets``); a Faust
+    worker started before that can report Ready and never get partitions."""
+    from kafka import KafkaConsumer
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        cons = KafkaConsumer(bootstrap_servers=bootstrap, group_id="realtime-warmup", enable_auto_commit=False)
+        try:
+            cons.subscribe(pattern="^__warmup$")
+            cons.poll(timeout_ms=2000)
+            if cons._coordinator.coordinator_id is not None:  # kafka-python has no public probe
+                return
+        finally:
+            cons.close()
+    msg = f"broker at {bootstrap}: no group coordinator after {timeout_s:.0f} s"
+    raise RuntimeError(msg)
+
+
+def keep_changelogs_uncompacted(bootstrap: str, tag: str) -> list[str]:
+    """Stop the log cleaner from compacting this level's changelogs while it runs, so that the bytes on
+    disk are the bytes written (a rolled 64 MB segment is otherwise compacted mid-run)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        names = [t for t in admin.list_topics() if t.startswith(f"{tag}-") and t.endswith("-changelog")]
+        cfg = {"min.compaction.lag.ms": str(7 * 24 * 3600 * 1000)}
+        if names:
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t, configs=cfg) for t in names])
+        return names
+    finally:
+        admin.close()
+
+
 def start_passthrough(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -227,6 +263,7 @@ def run_level(
     res: dict[str, Any] = {"kind": kind, "subjects": n, "duration_s": args.duration_s, "warmup_s": args.warmup_s}
     try:
         wait_ready(worker, log)
+        res["uncompacted_changelogs"] = keep_changelogs_uncompacted(s.kafka_bootstrap, tag)
         time.sleep(5.0)
         i0, ti0 = cpu_s(worker.pid), time.time()
         time.sleep(args.idle_s)
@@ -393,6 +430,7 @@ def main() -> None:
         "broker": int((kafka_data / "kafka.pid").read_text()),
         "redis": int((Path(env["REDIS_DATA_DIR"]) / "redis.pid").read_text()),
     }
+    warm_coordinator(base.kafka_bootstrap)
     _SIGNALS.update(read_e4_session(base.data_dir / "stress-predict" / "Raw_data" / "S02"))
     runs: list[dict[str, Any]] = []
     try:
