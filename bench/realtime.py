@@ -11,9 +11,9 @@ Redis (started by deploy/services.sh on ``KAFKA_PORT``/``REDIS_PORT``), with eit
 
 Measured over the steady part (after ``--warmup-s``, when 60 s windows are flowing):
 
-- sustained: consumer lag (kafka-python admin ``list_consumer_group_offsets`` vs end offsets, all
-  source topics of the group) bounded: at the end below ``--max-lag-s`` seconds of input messages
-  and not growing (slope over the second half below 2 % of the input rate);
+- sustained: consumer lag (kafka-python admin ``list_group_offsets`` vs end offsets, all source
+  topics of the group) bounded: at the end below ``--max-lag-s`` seconds of input messages, and
+  its growth over the second half of the measurement (fitted slope x duration) below that too;
 - latency window close -> Redis p50/p99 (event stamps ``window_close_ns`` -> ``redis_write_ns``)
   and event time window end -> Redis (median; includes the chunk's 1 s and the slot wait);
 - CPU per subject-second (µs) of the worker, broker, Redis and the producers (``/proc/<pid>/stat``);
@@ -339,7 +339,8 @@ def run_level(
         in_rate = sum(r["messages"] for r in prod) / args.duration_s
         half = [(t, v) for t, v in lags if t >= wall / 2]
         slope = float(np.polyfit([t for t, _ in half], [v for _, v in half], 1)[0]) if len(half) >= 3 else 0.0
-        sustained = sum(last_lag.values()) <= args.max_lag_s * in_rate and slope <= 0.02 * in_rate
+        bound = args.max_lag_s * in_rate  # messages: a few seconds of input
+        sustained = sum(last_lag.values()) <= bound and slope * wall / 2 <= bound
         mine = {t: b1.get(t, 0) - b0.get(t, 0) for t in b1 if t.startswith((f"{tag}.", f"{tag}-"))}
         raw_b = sum(v for t, v in mine.items() if ".raw." in t)
         total_b = sum(mine.values())
@@ -394,6 +395,18 @@ def run_level(
         stop_worker(worker)
 
 
+def run_checked(*a: Any) -> dict[str, Any]:
+    """:func:`run_level`, once more if the worker consumed nothing: a Faust worker that starts while the
+    group coordinator is busy sometimes loops on "Marking the coordinator dead" and never gets
+    partitions (seen on Kafka 4.4 with aiokafka 0.14); such a run measures nothing."""
+    res = run_level(*a)
+    if res["processed_subject_s_per_s"] > 0:
+        return res
+    retry = run_level(*a)
+    retry["retried_after_a_run_that_consumed_nothing"] = True
+    return retry
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--levels", default="100,300,500,1000", help="subject counts for the emopipe worker")
@@ -435,10 +448,10 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     try:
         for n in (int(x) for x in args.passthrough_levels.split(",") if x):
-            runs.append(run_level("passthrough", n, args, base, kafka_data, pids, False))
+            runs.append(run_checked("passthrough", n, args, base, kafka_data, pids, False))
             print(json.dumps(runs[-1]), flush=True)
         for n in (int(x) for x in args.levels.split(",") if x):
-            runs.append(run_level("worker", n, args, base, kafka_data, pids, n == args.profile_level))
+            runs.append(run_checked("worker", n, args, base, kafka_data, pids, n == args.profile_level))
             print(json.dumps(runs[-1]), flush=True)
             if args.stop_when_unsustained and not runs[-1]["sustained"]:
                 break
