@@ -27,6 +27,7 @@ import faust
 from faust.streams import _current_event
 
 from agents import metrics
+from pipeline.exceptions import StateCodecError
 from pipeline.statecodec import decode_state, encode_state, register_state_type
 from pipeline.stream import StreamHeader, StreamState, stream_delta, stream_merge
 
@@ -129,7 +130,11 @@ class IncrementalStateTable(StateTable):
             return hit[1]
         value = decode_state(raw)
         if isinstance(value, StreamHeader):
-            cfg = decode_state(self.table[f"{key}#cfg".encode()])
+            cfg_raw = self.table.get(f"{key}#cfg".encode())
+            if cfg_raw is None:
+                msg = f"table {self.name}: stream {key} has a header but no config record ({key}#cfg)"
+                raise StateCodecError(msg)
+            cfg = decode_state(cfg_raw)
             segs = {}
             for i in range(value.seg_first, value.seg_next):
                 data = self.table.get(f"{key}#{i}".encode())

@@ -3,8 +3,10 @@
 For every chunk, the state the window stage stores for that stream is measured as
 - ``pickle``: the previous format (the whole state pickled, written after every chunk);
 - ``codec``: the whole state in the state codec (pipeline.statecodec), when this checkout has it;
-- ``incremental``: header + the chunk's new segment(s) (pipeline.stream.stream_delta; tombstones
-  of dropped segments are key-only records, counted as their key length).
+- ``incremental``: header + the chunk's new segment(s) in stored form (raw samples and the filter's
+  delay line; the filtered ones are recomputed on read) + the config when it changes
+  (pipeline.stream.stream_delta); tombstones of dropped segments are key-only records, counted as
+  their key length, and every record's key is counted.
 Medians over the chunks after the first window (60 s) per modality; raw input bytes per chunk
 (binary wire encoding) for the ratio.
 
@@ -51,10 +53,11 @@ def main() -> None:
         r["pickle"].append(len(pickle.dumps(new, protocol=pickle.HIGHEST_PROTOCOL)))
         if encode_state is not None:
             r["codec"].append(len(encode_state(new)))
-            header, added, dropped = stream_delta(old, new)  # type: ignore[arg-type]
+            cfg, header, added, dropped = stream_delta(old, new)  # type: ignore[arg-type]
             key = len(c.stream_key) + 8
+            cfg_b = 0 if cfg is None else len(encode_state(cfg)) + key
             r["incremental"].append(
-                len(encode_state(header)) + sum(len(encode_state(s)) + key for s in added) + key * len(dropped)
+                cfg_b + len(encode_state(header)) + sum(len(encode_state(s)) + key for s in added) + key * len(dropped)
             )
     out: dict[str, dict[str, float]] = {}
     for m, r in rows.items():
