@@ -43,7 +43,7 @@ from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from models import defaults  # noqa: E402
 from models import stress_data as sd  # noqa: E402
-from models.commands.evaluate import record_stress_seq, stress_seq_candidates  # noqa: E402
+from models.commands.evaluate import record_stress_seq, stress_seq_candidates, stress_summary  # noqa: E402
 from models.corruption import bvp_motion_noise, eda_contact_loss, stretches  # noqa: E402
 from models.evaluation import CLOCK_CONTROL, evaluate_stress  # noqa: E402
 
@@ -176,19 +176,7 @@ def main() -> None:
         record_stress_seq(res, ARTIFACTS_DIR, acc)
         acc_path.write_text(json.dumps(acc, indent=1, sort_keys=True) + "\n")
 
-    def row(m: dict[str, Any]) -> dict[str, Any]:
-        lc = m["start_cut"]["leak_check"]
-        return {
-            "balanced_accuracy": m["balanced_accuracy"],
-            "balanced_accuracy_ci95": m["balanced_accuracy_ci95"],
-            "macro_f1": m["macro_f1"],
-            "auroc": m["auroc"],
-            "balanced_accuracy_start_cut": lc["start_cut_balanced_accuracy"],
-            "start_cut_delta_ci95": lc["delta_ci95"],
-            "leak_check_holds": lc["holds"],
-            "leak_check_within_score_noise": lc["within_score_noise"],
-            "loso_train_s": m["loso_train_s"],
-        }
+    row = stress_summary  # the same figures evaluate --only stress_seq records
 
     by_kind: dict[str, Any] = {}
     for kind in KINDS:
