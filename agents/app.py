@@ -65,7 +65,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 
 
 #: every stage, in pipeline order
-ALL_STAGES: tuple[str, ...] = ("ingest", "window", "classify", "emit", "preview")
+ALL_STAGES: tuple[str, ...] = ("ingest", "classify", "emit", "preview")
 
 
 def create_app(settings: Settings, *, stages: tuple[str, ...] = ALL_STAGES) -> EmoApp:
@@ -119,9 +119,8 @@ def _register(emo: EmoApp, stage: str) -> None:
 
         register_emit(emo)
     elif stage == "window":
-        from agents.window import register_window
-
-        register_window(emo)
+        msg = "stage 'window' is part of stage 'ingest' since emopipe 0.9 (ingest decodes, reorders and windows)"
+        raise ValueError(msg)
     elif stage == "preview":
         from agents.preview import register_preview
 

@@ -145,20 +145,37 @@ async def reject(topics: Any, stage: str, event: Any, exc: BaseException) -> Awa
     reject(...))`` in a batched stage, whose ``BatchStates.flush`` awaits it).
     """
     msg = event.message
+    return await reject_payload(
+        topics,
+        stage,
+        exc,
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=event.key,
+        value=event.value,
+    )
+
+
+async def reject_payload(
+    topics: Any, stage: str, exc: BaseException, *, topic: str, partition: int, offset: int,
+    key: bytes | None, value: bytes | None,
+) -> Awaitable[Any]:  # fmt: skip
+    """:func:`reject` for a message given by its parts (e.g. a chunk held by the reorder step, refused later)."""
     kind = error_kind(exc)
     if kind != "internal":
         reason, error_type = str(exc), type(exc).__name__
     else:
-        logger.exception("%s: unexpected error on %s[%d]@%d", stage, msg.topic, msg.partition, msg.offset)
+        logger.exception("%s: unexpected error on %s[%d]@%d", stage, topic, partition, offset)
         reason, error_type = f"internal error: {exc!r}", "internal"
         metrics.stage_error(stage)
     letter = make_dead_letter(
-        stage=stage, reason=reason, topic=msg.topic, partition=msg.partition, offset=msg.offset,
-        key=event.key, value=event.value, error_type=error_type, kind=kind,
+        stage=stage, reason=reason, topic=topic, partition=partition, offset=offset,
+        key=key, value=value, error_type=error_type, kind=kind,
     )  # fmt: skip
-    logger.warning("%s: dead letter (%s) from %s[%d]@%d: %s", stage, kind, msg.topic, msg.partition, msg.offset,
+    logger.warning("%s: dead letter (%s) from %s[%d]@%d: %s", stage, kind, topic, partition, offset,
                    letter.reason[:300])  # fmt: skip
-    metrics.dead_letter(stage, kind, topic=msg.topic, partition=msg.partition, offset=msg.offset)
-    key = None if event.key is None or len(event.key) > MAX_KEY_BYTES else event.key
+    metrics.dead_letter(stage, kind, topic=topic, partition=partition, offset=offset)
+    dkey = None if key is None or len(key) > MAX_KEY_BYTES else key
     headers = {"reason": letter.reason.encode()[:1024], "kind": kind.encode()}
-    return await topics.dlq.send(key=key, value=encode_dead_letter(letter), headers=headers)
+    return await topics.dlq.send(key=dkey, value=encode_dead_letter(letter), headers=headers)

@@ -18,6 +18,7 @@ name                                       type       labels
 ``emopipe_sink_failures_total``            counter    sink
 ``emopipe_sink_retries_total``             counter    sink
 ``emopipe_state_bytes_written_total``      counter    table
+``emopipe_ingest_chunks_total``            counter    modality, outcome (accepted | held | reordered | gap)
 =========================================  =========  ===========================================
 
 The module also keeps the process's recent dead letters for ``/status`` (:func:`recent_dead_letters`).
@@ -66,6 +67,7 @@ class Metrics:
     sink_failures: Counter
     sink_retries: Counter
     state_bytes: Counter
+    ingest_chunks: Counter
 
 
 def build_metrics(registry: CollectorRegistry | None = None, *, process: bool = True) -> Metrics:
@@ -110,6 +112,13 @@ def build_metrics(registry: CollectorRegistry | None = None, *, process: bool = 
         sink_retries=Counter("emopipe_sink_retries", "Sink writes retried", ["sink"], registry=reg),
         state_bytes=Counter(
             "emopipe_state_bytes_written", "Bytes of state written to a table (changelog)", ["table"], registry=reg
+        ),
+        ingest_chunks=Counter(
+            "emopipe_ingest_chunks",
+            "Chunks of the ingest stage: accepted (released in seq order into windowing), held (waiting for a "
+            "missing seq), reordered (accepted after waiting), gap (missing seq given up on at the reorder bound)",
+            ["modality", "outcome"],
+            registry=reg,
         ),
     )
 
@@ -223,6 +232,14 @@ def sink_failed(sink: str, *, retrying: bool) -> None:
     m.sink_failures.labels(sink).inc()
     if retrying:
         m.sink_retries.labels(sink).inc()
+
+
+def ingest_chunks(modality: str, **counts: int) -> None:
+    """Count ingest chunk outcomes, e.g. ``ingest_chunks("eda", accepted=2, reordered=1)``."""
+    c = get_metrics().ingest_chunks
+    for outcome, n in counts.items():
+        if n:
+            c.labels(modality, outcome).inc(n)
 
 
 def state_written(table: str, nbytes: int) -> None:

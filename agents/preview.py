@@ -1,8 +1,8 @@
 """Stage ``preview``: window previews for the dashboard, from the ``previews`` topic to Redis.
 
-The window stage sends one compact preview (``pipeline/preview.py``, a few hundred bytes) per
+The ingest stage sends one compact preview (``pipeline/preview.py``, a few hundred bytes) per
 completed window and modality to ``<prefix>.previews`` (keyed by subject, 1 h retention) with
-:func:`preview_outs` (records of the window stage's batch). This stage keeps only the newest
+:func:`preview_outs` (records of the ingest stage's batch). This stage keeps only the newest
 preview per subject and modality in Redis:
 
 - hash ``<p>:preview:<subject>``, field ``<modality>`` -> the preview JSON (and ``end:<modality>`` ->
@@ -47,7 +47,7 @@ def preview_keys(prefix: str, subject_id: str) -> dict[str, str]:
 
 def preview_outs(topics: Any, chunk: Any, windows: Any) -> list[Any]:
     """The records that send the previews of a chunk's completed windows (a preview that cannot be built
-    is logged and dropped: previews never fail the window stage)."""
+    is logged and dropped: previews never fail the ingest stage)."""
     from agents.stage import Out
 
     outs = []

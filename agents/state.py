@@ -7,7 +7,8 @@ silently change them. Records of the previous format (pickle) are still read. A 
 rebalanced worker recovers the table from its changelog topic and continues exactly where the
 previous owner of the partition stopped.
 
-:class:`IncrementalStateTable` stores a :class:`pipeline.stream.StreamState` as a small header under
+:class:`IncrementalStateTable` stores a :class:`pipeline.stream.StreamState` (alone, or as the
+``stream`` field of a state such as :class:`pipeline.steps.IngestStreamState`) as a small header under
 the stream key and each immutable sample segment once under ``<key>#<segment id>``, with a
 tombstone when the segment leaves the window (the config once): changelog bytes grow with the
 chunk, not the window.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import is_dataclass, replace
 from typing import Any
 
 import faust
@@ -38,7 +40,7 @@ MAX_STATE_BYTES = 16 * 1024 * 1024
 STATE_BYTES_WRITTEN: dict[str, int] = {}
 
 # states defined in agents/ (lazily: agents.ingest imports this module)
-register_state_type("ingest/1", "agents.ingest:IngestState")
+register_state_type("ingest/1", "agents.ingest:IngestState")  # cursors of the separate ingest stage (read only)
 register_state_type("speaker-stats/1", "models.heads:SpeakerStats")
 register_state_type("sequence-state/1", "models.sequence:SequenceState")
 
@@ -104,7 +106,7 @@ def _in_event(event: Any) -> Iterator[None]:
 class IncrementalStateTable(StateTable):
     """A :class:`StateTable` that stores stream states as a header plus segments written once.
 
-    Same ``get``/``set`` API (a drop-in for the window stage's table). A
+    Same ``get``/``set`` API (a drop-in for a plain table). A
     :class:`~pipeline.stream.StreamState` is split by :func:`pipeline.stream.stream_delta`: the
     header under ``key`` (every step), the config under ``key#cfg`` (when it changes), each new
     segment under ``key#<id>`` (once), a tombstone for each segment that left the window; all
@@ -129,33 +131,35 @@ class IncrementalStateTable(StateTable):
         if hit is not None and hit[0] == raw:
             return hit[1]
         value = decode_state(raw)
-        if isinstance(value, StreamHeader):
+        inner = _stream_of(value)
+        if isinstance(inner, StreamHeader):
             cfg_raw = self.table.get(f"{key}#cfg".encode())
             if cfg_raw is None:
                 msg = f"table {self.name}: stream {key} has a header but no config record ({key}#cfg)"
                 raise StateCodecError(msg)
             cfg = decode_state(cfg_raw)
             segs = {}
-            for i in range(value.seg_first, value.seg_next):
+            for i in range(inner.seg_first, inner.seg_next):
                 data = self.table.get(f"{key}#{i}".encode())
                 if data is not None:
                     segs[i] = decode_state(data)
-            value = stream_merge(cfg, value, segs)
+            value = _with_stream(value, stream_merge(cfg, inner, segs))
         self._cache[key] = (raw, value)
         return value
 
     def set(self, key: str, value: Any, *, event: Any = None) -> None:
-        """Store ``value``; a StreamState as header + config if changed + new segments + tombstones."""
-        if not isinstance(value, StreamState):
+        """Store ``value``; its StreamState as header + config if changed + new segments + tombstones."""
+        stream = _stream_of(value)
+        if not isinstance(stream, StreamState):
             self._cache.pop(key, None)
             super().set(key, value, event=event)
             return
-        old = self.get(key)
-        cfg, header, added, dropped = stream_delta(old if isinstance(old, StreamState) else None, value)
+        old = _stream_of(self.get(key))
+        cfg, header, added, dropped = stream_delta(old if isinstance(old, StreamState) else None, stream)
         records = [(f"{key}#{seg.seg_id}", encode_state(seg)) for seg in added]
         if cfg is not None:
             records.append((f"{key}#cfg", encode_state(cfg)))
-        head = encode_state(header)
+        head = encode_state(_with_stream(value, header))
         records.append((key, head))
         # order matters for a crash in the middle (the changelog keeps what was sent): new segments and the config
         # first, then the header that names them, and only then the tombstones of segments the stored header no
@@ -172,13 +176,27 @@ class IncrementalStateTable(StateTable):
 
     def delete(self, key: str) -> None:
         """Forget the state under ``key``, its config and its segments."""
-        old = self.get(key)
+        old = _stream_of(self.get(key))
         if isinstance(old, StreamState):
             for i in range(old.seg_first, old.seg_next):
                 self.table.pop(f"{key}#{i}".encode(), None)
             self.table.pop(f"{key}#cfg".encode(), None)
         self._cache.pop(key, None)
         super().delete(key)
+
+
+def _stream_of(value: Any) -> Any:
+    """The stream state (or stored header) in ``value``: itself, or its ``stream`` field (an ingest state)."""
+    if isinstance(value, StreamState | StreamHeader):
+        return value
+    return getattr(value, "stream", None) if is_dataclass(value) else None
+
+
+def _with_stream(value: Any, stream: Any) -> Any:
+    """``value`` with its stream state (or header) replaced by ``stream``."""
+    if isinstance(value, StreamState | StreamHeader):
+        return stream
+    return replace(value, stream=stream)
 
 
 class BatchStates:

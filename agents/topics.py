@@ -1,7 +1,7 @@
 """Topic layout of emopipe, declared with explicit settings.
 
 Raw sensor data arrives on one topic per modality, ``<prefix>.raw.<modality>``, keyed by
-subject id. Every raw, valid and window topic has the same partition count, and producers use
+subject id. Every raw, window and event topic has the same partition count, and producers use
 the default (murmur2) partitioner on the subject key, so all streams of one subject land in the
 same partition *number* on every topic. Faust assigns the same partition number of co-partitioned
 topics to the same worker, which is what lets the multimodal assembly and fusion stages join a
@@ -9,7 +9,6 @@ subject's streams locally, without a shuffle.
 
 =============================  =========================================================
 ``<prefix>.raw.<modality>``    chunks from devices and gateways (JSON or binary encoding)
-``<prefix>.valid.<modality>``  validated chunks, binary encoding, keyed by subject
 ``<prefix>.windows``           filtered windows with features and quality (msgpack), keyed by subject
 ``<prefix>.dlq``               dead letters: original payload + reason (JSON)
 ``<prefix>.events``            emotion events (JSON, versioned contract)
@@ -26,9 +25,9 @@ from typing import Any
 from deploy.settings import MODALITIES, Settings
 
 #: the stages' state tables (see agents/state.py), each with a changelog topic
-STATE_TABLES: tuple[str, ...] = ("ingest-cursors", "window-streams", "classify-subjects")
+STATE_TABLES: tuple[str, ...] = ("window-streams", "classify-subjects")
 
-#: retention of the raw and valid topics (7 days) and of the dead-letter topic (30 days)
+#: retention of the raw topics (7 days) and of the dead-letter topic (30 days)
 RAW_RETENTION_MS = 7 * 24 * 3600 * 1000
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
 #: retention of the window previews (pipeline/preview.py): only the latest matters to the dashboard
@@ -57,7 +56,6 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     n = settings.partitions
     raw_cfg = {"retention.ms": str(RAW_RETENTION_MS), "cleanup.policy": "delete"}
     specs = [TopicSpec(settings.raw_topic(m), n, raw_cfg) for m in MODALITIES]
-    specs += [TopicSpec(settings.topic(f"valid.{m}"), n, raw_cfg) for m in MODALITIES]
     specs.append(TopicSpec(settings.topic("dlq"), 1, dlq_config()))
     specs.append(TopicSpec(settings.topic("windows"), n, raw_cfg))
     specs.append(TopicSpec(settings.topic("events"), n, raw_cfg))
@@ -104,8 +102,6 @@ class AppTopics:
     """Faust topic handles of one app (bytes in, bytes out; codecs live in pipeline/)."""
 
     raw_all: Any
-    valid: dict[str, Any]
-    valid_all: Any
     windows: Any
     dlq: Any
     events: Any
@@ -132,11 +128,8 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
             config=config or raw_cfg,
         )
 
-    valid = {m: t(settings.topic(f"valid.{m}")) for m in MODALITIES}
     return AppTopics(
         raw_all=t(*(settings.raw_topic(m) for m in MODALITIES)),
-        valid=valid,
-        valid_all=t(*(settings.topic(f"valid.{m}") for m in MODALITIES)),
         windows=t(settings.topic("windows")),
         dlq=t(settings.topic("dlq"), partitions=1, config=dlq_config()),
         events=t(settings.topic("events")),
@@ -148,5 +141,5 @@ def declare_topics(app: Any, settings: Settings) -> AppTopics:
 
 async def declare_outputs(topics: AppTopics) -> None:
     """Create the topics a stage only writes to (Faust declares consumed topics by itself)."""
-    for topic in (*topics.valid.values(), topics.windows, topics.dlq, topics.events, topics.previews):
+    for topic in (topics.windows, topics.dlq, topics.events, topics.previews):
         await topic.maybe_declare()

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     )
     model_dir: Path = Field(REPO_ROOT / "models" / "artifacts", description="directory of model cards + artifacts")
     max_chunk_samples: int = Field(100_000, ge=1, description="largest accepted chunk (samples x channels)")
+    reorder_max_chunks: int = Field(
+        8, ge=0, le=1024,
+        description="chunks held per stream while a missing seq is awaited (0: no reordering); see pipeline/reorder.py",
+    )  # fmt: skip
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property

@@ -9,7 +9,7 @@ pending slot (what is missing there will never come). A window for an already em
 it is dropped and counted.
 
 Motion: when an ``acc`` window is in the slot, the other modalities' quality is multiplied by the
-motion factor of :func:`pipeline.quality.motion_penalty` (reason ``motion``). The window stage computes
+motion factor of :func:`pipeline.quality.motion_penalty` (reason ``motion``). The ingest stage computes
 that factor from the ACC samples and passes it with the window (``motion=``), so ACC samples need not
 travel; an ACC window that still has its (3, n) samples and no given factor gets it computed here.
 """

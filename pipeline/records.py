@@ -1,7 +1,7 @@
-"""Window records passed between the window stage and the classify stage (msgpack, exact).
+"""Window records passed between the ingest stage (which windows) and the classify stage (msgpack, exact).
 
 A record carries one modality window of one subject with what the heads need: event-time bounds,
-features, quality, the ACC motion factor (computed in the window stage from the ACC samples, so that
+features, quality, the ACC motion factor (computed in the ingest stage from the ACC samples, so that
 ACC samples need not travel), the wall-clock time its last chunk was read (a latency stamp), and the
 filtered samples only for modalities whose heads read frames or raw signal (the stream plan's
 ``keep_samples``; as float32, the heads' input precision). Features travel as IEEE doubles, in the

@@ -329,6 +329,8 @@ for _tag, _target in {
     "stream-header/1": "pipeline.stream:StreamHeader",
     "window/1": "pipeline.stream:Window",
     "cursor/1": "pipeline.contract:StreamCursor",
+    "reorder/1": "pipeline.reorder:ReorderState",
+    "ingest-stream/1": "pipeline.steps:IngestStreamState",
     "assembler/1": "pipeline.assembly:AssemblerState",
     "baseline-config/1": "pipeline.baseline:BaselineConfig",
     "baseline/1": "pipeline.baseline:BaselineState",

@@ -1,7 +1,8 @@
 """The per-message steps of the live stages, as pure functions (no Kafka, no clocks, no torch).
 
-- :func:`window_step` and :func:`window_records`: one sensor chunk into its stream's state, and the
-  completed windows as compact records (stage ``window``).
+- :func:`ingest_step`: one validated sensor chunk through its stream's reorder step and continuity
+  check (:mod:`pipeline.reorder`), then each released chunk through :func:`window_step`; the
+  completed windows become compact records with :func:`window_records` (stage ``ingest``).
 - :func:`subject_step`: one window record into a subject's heads (:mod:`pipeline.heads`), returning the
   head inputs ready for inference; after the batched model calls, :func:`fusion_step` folds the heads'
   results into the subject's fusion slots and :func:`head_event` / :func:`fused_event` build the
@@ -19,13 +20,13 @@ more than the grace; every head event equals offline whatever the lag.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from pipeline.contract import SensorChunk
+from pipeline.contract import ContinuityReport, SensorChunk
 from pipeline.events import EmotionEvent, ModalityStatus
 from pipeline.fusion import FUSION_VERSION, fuse
 from pipeline.heads import HeadResult, HeadState, Pending, head_step
@@ -33,6 +34,7 @@ from pipeline.markers import ConditionState, Marker, condition_at, condition_ini
 from pipeline.plan import StreamPlan, stream_config_for
 from pipeline.quality import motion_penalty
 from pipeline.records import WindowRecord
+from pipeline.reorder import DEFAULT_MAX_HELD, Refused, ReorderState, reorder_step
 from pipeline.stream import StreamState, Window, stream_init, stream_step
 
 #: how long an incomplete head slot waits for a missing modality, in event time
@@ -54,10 +56,72 @@ def window_step(
     return stream_step(state, chunk.t0_ns, chunk.samples, chunk.seq, timestamps_ns=ts)
 
 
+@dataclass(frozen=True)
+class IngestStreamState:
+    """Per-stream state of the ingest stage: reorder buffer and continuity cursor, and the windowing state.
+
+    ``stream`` is None before the stream's first released chunk. (The state table stores ``stream`` as
+    a header plus segments written once: :class:`agents.state.IncrementalStateTable`.)
+    """
+
+    reorder: ReorderState = field(default_factory=ReorderState)
+    stream: StreamState | None = None
+
+
+@dataclass(frozen=True)
+class IngestOutput:
+    """What :func:`ingest_step` produced for one message: per released chunk its report and windows."""
+
+    chunks: tuple[tuple[SensorChunk, ContinuityReport, tuple[Window, ...]], ...] = ()
+    refused: tuple[Refused, ...] = ()
+
+
+def ingest_step(
+    state: IngestStreamState | StreamState | None,
+    chunk: SensorChunk,
+    payload: bytes,
+    position: int,
+    *,
+    plan: StreamPlan | None,
+    decode: Callable[[bytes], SensorChunk],
+    source: str = "",
+    max_held: int = DEFAULT_MAX_HELD,
+) -> tuple[IngestStreamState, IngestOutput]:
+    """One validated chunk of a stream: reorder by ``seq``, check continuity, window what is released.
+
+    Parameters
+    ----------
+    state : IngestStreamState, StreamState or None
+        The stream's state; a bare StreamState (written by the window stage before ingest and window
+        were one stage) keeps its windowing state and starts a fresh continuity cursor.
+    chunk, payload, position, source, decode, max_held
+        As :func:`pipeline.reorder.reorder_step`.
+    plan : StreamPlan or None
+        The worker's stream plan (window, hop, filters per modality).
+
+    Raises
+    ------
+    ContinuityError
+        As :func:`pipeline.reorder.reorder_step` (for the current chunk).
+    """
+    if isinstance(state, StreamState):
+        state = IngestStreamState(ReorderState(), state)
+    st = state or IngestStreamState()
+    reorder, released, refused = reorder_step(
+        st.reorder, chunk, payload, position, source=source, decode=decode, max_held=max_held
+    )
+    stream = st.stream
+    out = []
+    for r in released:
+        stream, windows = window_step(stream, r.chunk, plan)
+        out.append((r.chunk, r.report, tuple(windows)))
+    return IngestStreamState(reorder, stream), IngestOutput(tuple(out), tuple(refused))
+
+
 def window_records(
     chunk: SensorChunk, windows: Sequence[Window], *, ingest_ns: int, plan: StreamPlan | None = None
 ) -> list[WindowRecord]:
-    """The records the window stage sends for a chunk's completed windows.
+    """The records the ingest stage sends for a chunk's completed windows.
 
     ACC windows carry their motion factor; samples travel only for modalities whose heads read them
     (``plan``), rounded to float32 here so that the record and the offline path see the same values.

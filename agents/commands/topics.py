@@ -1,7 +1,7 @@
 """``emopipe topics``: create every emopipe topic with explicit partitions and configuration.
 
 Workers create missing topics too; run this first when you want to choose partition counts up
-front (all raw, valid, window and event topics must share one count: see agents/topics.py).
+front (all raw, window and event topics must share one count: see agents/topics.py).
 """
 
 from __future__ import annotations

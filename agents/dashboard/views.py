@@ -217,8 +217,6 @@ def stage_of_topic(topic: str, prefix: str) -> str | None:
     rest = topic[len(prefix) + 1 :]
     if rest.startswith("raw."):
         return "ingest"
-    if rest.startswith("valid."):
-        return "window"
     return {"windows": "classify", "events": "emit", "previews": "preview"}.get(rest)
 
 

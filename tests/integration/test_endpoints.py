@@ -76,7 +76,8 @@ def test_health_ready_metrics_status(kafka_bootstrap, unique_prefix, start_worke
     producer.send(f"{unique_prefix}.raw.eda", key=b"S02", value=b"not a chunk")
     producer.flush()
     producer.close()
-    assert len(consume_all(kafka_bootstrap, f"{unique_prefix}.valid.eda", expect=2 * N_CHUNKS)) == 2 * N_CHUNKS
+    dlq = consume_all(kafka_bootstrap, f"{unique_prefix}.dlq", expect=1)
+    assert len(dlq) == 1
 
     # lag per partition: present for the assigned raw.eda partitions and back to 0 once all is committed
     deadline = time.monotonic() + 30
@@ -92,9 +93,9 @@ def test_health_ready_metrics_status(kafka_bootstrap, unique_prefix, start_worke
     assert len(lag) == 2 and all(v == 0 for v in lag.values()), lag
     text_s = text.decode()
     messages = _samples(text_s, "emopipe_stage_messages_total")
-    outputs = _samples(text_s, "emopipe_stage_outputs_total")
+    chunks = _samples(text_s, "emopipe_ingest_chunks_total")
     assert messages[(("stage", "ingest"),)] == 2 * N_CHUNKS + 1
-    assert outputs[(("stage", "ingest"),)] == 2 * N_CHUNKS
+    assert chunks == {(("modality", "eda"), ("outcome", "accepted")): 2 * N_CHUNKS}
     assert _samples(text_s, "emopipe_dead_letters_total") == {(("reason", "decode"), ("stage", "ingest")): 1.0}
     assert "process_resident_memory_bytes" in text_s
 

@@ -221,7 +221,7 @@ def test_parse_prometheus():
 
 def test_stage_of_topic():
     assert stage_of_topic("t1.raw.eda", "t1") == "ingest"
-    assert stage_of_topic("t1.valid.eda", "t1") == "window"
+    assert stage_of_topic("t1.valid.eda", "t1") is None  # the former window stage's input (merged into ingest)
     assert stage_of_topic("t1.windows", "t1") == "classify"
     assert stage_of_topic("t1.events", "t1") == "emit"
     assert stage_of_topic("t1.previews", "t1") == "preview"

@@ -23,7 +23,7 @@ from agents.ingest import IngestState
 from agents.sources import read_e4_session
 from agents.state import StateTable  # noqa: F401 - registers the agents/ state tags
 from models.preprocess import PreprocessSpec, preprocess_init, preprocess_step
-from pipeline.contract import SensorChunk, continuity_step
+from pipeline.contract import SensorChunk
 from pipeline.exceptions import StateCodecError
 from pipeline.heads import head_results
 from pipeline.plan import head_spec
@@ -97,18 +97,19 @@ class _FeatureHead:
 @cache
 def _live_states(data_dir: str, upto: int) -> dict[str, list[Any]]:
     """Every state the live steps hold after each of the first ``upto`` chunks (real S02)."""
-    streams: dict[str, StreamState] = {}
-    cursors: dict[str, Any] = {}
+    from pipeline.codec import decode_chunk, encode_binary
+    from pipeline.steps import ingest_step
+
+    streams: dict[str, Any] = {}
     out: dict[str, list[Any]] = {"stream": [], "ingest": [], "subject": [], "window": [], "result": []}
     model: _FeatureHead | None = None
     subject: SubjectState | None = None
     for k, c in enumerate(_chunks(data_dir)[:upto]):
-        state, windows = window_step(streams.get(c.stream_key), c)
+        state, res = ingest_step(streams.get(c.stream_key), c, encode_binary(c), k, plan=None, decode=decode_chunk)
         streams[c.stream_key] = state
-        cursor, _ = continuity_step(cursors.get(c.stream_key), c)
-        cursors[c.stream_key] = cursor
-        out["stream"].append(state)
-        out["ingest"].append(IngestState(cursor, ("emopipe.raw." + c.modality, 1), k))
+        windows = [w for _, _, ws in res.chunks for w in ws]
+        out["stream"].append(state.stream)
+        out["ingest"].append(state)
         for w in windows:
             out["window"].append(w)
             if model is None:
@@ -134,8 +135,10 @@ def _all_kinds(states: dict[str, list[Any]]) -> dict[str, Any]:
         "segment": s.segments[0],
         "header": stream_delta(None, s)[1],
         "window": states["window"][-1],
-        "cursor": states["ingest"][-1].cursor,
+        "cursor": states["ingest"][-1].reorder.cursor,
+        "reorder": states["ingest"][-1].reorder,
         "ingest": states["ingest"][-1],
+        "ingest-legacy": IngestState(states["ingest"][-1].reorder.cursor, ("emopipe.raw.eda", 1), 41),
         "assembler": sub.head("phys").assembler,
         "baseline": sub.head("phys").model_state[0],
         "baseline-config": sub.head("phys").model_state[0].cfg,
@@ -380,6 +383,36 @@ def test_incremental_state_table_reads_back_what_it_wrote(shared_data: Path) -> 
     n_segments = sum(len(s.segments) for s in last.values())
     assert len(store) == 2 * len(last) + n_segments  # header, config and live segments per stream
     assert STATE_BYTES_WRITTEN["test-streams"] - before < sum(len(encode_state(s)) for s in last.values()) * 4
+
+
+def test_incremental_state_table_stores_ingest_states_as_header_plus_segments(shared_data: Path) -> None:
+    """An IngestStreamState (reorder buffer + cursor + stream) is stored with its stream split as for a bare
+    StreamState: one record of header and cursor per chunk, each segment once; a fresh reader gets it back."""
+    from agents.state import STATE_BYTES_WRITTEN, IncrementalStateTable
+    from pipeline.codec import decode_chunk, encode_binary
+    from pipeline.steps import IngestStreamState, ingest_step
+
+    store: dict[bytes, bytes] = {}
+
+    def table() -> IncrementalStateTable:
+        t = IncrementalStateTable.__new__(IncrementalStateTable)
+        t.name, t.table, t._cache = "test-ingest", store, {}
+        STATE_BYTES_WRITTEN.setdefault("test-ingest", 0)
+        return t
+
+    writer = table()
+    last: dict[str, IngestStreamState] = {}
+    for pos, c in enumerate(_chunks(str(shared_data))[: 4 * 75]):
+        state, _ = ingest_step(writer.get(c.stream_key), c, encode_binary(c), pos, plan=None, decode=decode_chunk)
+        writer.set(c.stream_key, state)
+        last[c.stream_key] = state
+    reader = table()
+    for key, state in last.items():
+        back = reader.get(key)
+        assert isinstance(back, IngestStreamState) and back.reorder == state.reorder
+        assert_same(back.stream, state.stream, key)
+    n_segments = sum(len(s.stream.segments) for s in last.values() if s.stream is not None)
+    assert len(store) == 2 * len(last) + n_segments  # header (with the cursor), config and live segments
 
 
 def test_classify_state_pickled_before_heads_becomes_the_stress_heads_state(shared_data: Path) -> None:
