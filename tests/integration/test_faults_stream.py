@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
+import struct
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -381,21 +383,38 @@ def test_disconnect_reconnect(shared_data, kafka_bootstrap, redis_url, unique_pr
 REBALANCE_SUBJECTS = ("S03", "S09", "S02", "S11")
 
 
+def _assignment(raw: Any) -> set[tuple[str, int]]:
+    """(topic, partition) pairs of a member's assignment: the consumer protocol's bytes (version int16, then
+    [topic string16, [partition int32]]), or the structure kafka-python decoded them into."""
+    if isinstance(raw, bytes | bytearray):
+        out: set[tuple[str, int]] = set()
+        (n_topics,) = struct.unpack_from(">i", raw, 2)
+        off = 6
+        for _ in range(n_topics):
+            (n,) = struct.unpack_from(">h", raw, off)
+            topic = raw[off + 2 : off + 2 + n].decode()
+            off += 2 + n
+            (n_parts,) = struct.unpack_from(">i", raw, off)
+            out.update((topic, p) for p in struct.unpack_from(f">{n_parts}i", raw, off + 4))
+            off += 4 + 4 * n_parts
+        return out
+    parts = raw.get("assigned_partitions") if isinstance(raw, dict) else getattr(raw, "assigned_partitions", None)
+    assert parts is not None, f"cannot read a member assignment: {raw!r:.300}"
+    get = (lambda tp, k: tp[k]) if parts and isinstance(parts[0], dict) else getattr
+    return {(get(tp, "topic"), p) for tp in parts for p in get(tp, "partitions")}
+
+
 def _group_members(bootstrap: str, group: str) -> dict[str, set[tuple[str, int]]]:
-    """The consumer group's members and the (topic, partition) each one holds, from the broker."""
+    """The consumer group's members and the (topic, partition) each one holds, as the broker tells it."""
     from kafka.admin import KafkaAdminClient
 
+    logging.getLogger("kafka.admin").setLevel(logging.ERROR)  # it cannot decode Faust's member metadata; no matter
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        (info,) = admin.describe_groups([group])
+        info = admin.describe_groups([group])[group]
     finally:
         admin.close()
-    out: dict[str, set[tuple[str, int]]] = {}
-    for m in info.members:
-        a = m.member_assignment
-        parts = {(t, p) for t, ps in (a.assignment if a is not None else []) for p in ps}
-        out[m.member_id] = parts
-    return out
+    return {m["member_id"]: _assignment(m["member_assignment"]) for m in info["members"]}
 
 
 def test_rebalance_second_worker(shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker):
@@ -410,6 +429,7 @@ def test_rebalance_second_worker(shared_data, kafka_bootstrap, redis_url, unique
     w1.wait_ready()
     feed_done: list[float] = []
     feed = threading.Thread(target=lambda: feed_done.append(_produce_paced(settings, merged, speed=4.0)), daemon=True)
+    feed_from = time.monotonic()
     feed.start()
     time.sleep(3.0)
     w2 = start_worker(unique_prefix, extra_env=env)  # same app id: joins the group, partitions move to it
@@ -438,6 +458,7 @@ def test_rebalance_second_worker(shared_data, kafka_bootstrap, redis_url, unique
         recovery_s=max(0.0, done_at - rebalanced_at), events=sum(len(v) for v in expected.values()),
         extra=counts["extra"], differ=counts["differ"], degraded=sum(map(len, degraded.values())),
         partitions=partitions, subjects=len(REBALANCE_SUBJECTS), joined_mid_stream=mid_stream,
+        rebalanced_after_s=round(rebalanced_at - feed_from, 1), feed_s=round(feed_done[0] - feed_from, 1),
     )  # fmt: skip
     print(f"rebalance_second_worker: {counts}, degraded {degraded}, mid-stream {mid_stream}")
 
