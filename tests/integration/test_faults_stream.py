@@ -11,7 +11,7 @@ end of the fault until every expected event is in Redis). See RELIABILITY.md.
 - ``clock_skew_and_jumps``: device clocks offset from wall time (-2 h, +1 day), a forward jump (t0 + 40 s,
   seq continuing: a gap) and a backward jump (t0 - 10 s: dead-lettered until time catches up).
 - ``out_of_order_chunks``: chunks swapped within a small distance; needs the bounded reorder step by seq
-  in ingest (issue 11; strict xfail until it lands).
+  in ingest (pipeline/reorder.py).
 - ``disconnect_reconnect``: a device silent for 30 s of event time and of wall time, then back.
 - ``rebalance_second_worker``: a second worker joins the group mid-stream on 4 partitions.
 """
@@ -279,7 +279,6 @@ def _disorder(chunks: Sequence[SensorChunk], *, swaps: Sequence[int], late: tupl
     return [cs[i] for i in range(max(map(len, out_streams))) for cs in out_streams if i < len(cs)]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the reorder step (issue 11)")
 def test_out_of_order_chunks(shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker):
     in_order = _chunks(shared_data, "S02", minutes=2.5)
     sent = _disorder(in_order, swaps=(20, 40, 60), late=(90, 3))
