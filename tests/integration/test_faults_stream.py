@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pytest
 import redis
 
 from agents.client import EventClient
