@@ -192,6 +192,24 @@ def _overlaps(events: Iterable[EmotionEvent], lo_ns: int, hi_ns: int) -> list[in
 # 1. device clocks: offset from wall time, a forward and a backward jump
 
 
+def _replay(
+    bootstrap: str, redis_url: str, prefix: str, start_worker: Any, chunks: Sequence[SensorChunk],
+    expected: dict[str, list[EmotionEvent]], *, timeout_s: float,
+) -> tuple[dict[str, list[EmotionEvent]], dict[str, int], float, Any]:  # fmt: skip
+    """Chunks at 30x through a fresh worker (2 partitions); returns the events stored per subject, their
+    counts against ``expected``, the recovery time (end of the feed -> every expected event in Redis) and
+    the worker."""
+    settings = _settings(bootstrap, redis_url, prefix, 2)
+    ensure_topics(settings)
+    worker = start_worker(prefix, extra_env={"EMOPIPE_PARTITIONS": "2"})
+    worker.wait_ready()
+    sent_at = _produce_paced(settings, chunks, speed=30.0)
+    client = EventClient(redis_url, prefix=prefix)
+    got, done_at = _wait_for(client, expected, timeout_s=timeout_s)
+    client.close()
+    return got, _counts(got, expected), max(0.0, done_at - sent_at), worker
+
+
 def test_clock_skew_and_jumps(shared_data, kafka_bootstrap, redis_url, unique_prefix, start_worker):
     minutes, jump_seq = 3.0, 80
     fwd_s, back_s = 40, 10
@@ -214,19 +232,13 @@ def test_clock_skew_and_jumps(shared_data, kafka_bootstrap, redis_url, unique_pr
         assert [e.window_end_ns for e in expected[s]] == [e.window_end_ns + dt for e in true[s]]
         assert [e.probabilities for e in expected[s]] == [e.probabilities for e in true[s]]
 
-    settings = _settings(kafka_bootstrap, redis_url, unique_prefix, 2)
-    ensure_topics(settings)
-    worker = start_worker(unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "2"})
-    worker.wait_ready()
-    sent_at = _produce_paced(settings, merged, speed=30.0)
-    client = EventClient(redis_url, prefix=unique_prefix)
-    got, done_at = _wait_for(client, expected, timeout_s=90)
-    client.close()
-    counts = _counts(got, expected)
+    got, counts, recovery_s, worker = _replay(
+        kafka_bootstrap, redis_url, unique_prefix, start_worker, merged, expected, timeout_s=90
+    )
     letters = _dead_letters(kafka_bootstrap, unique_prefix, expect=len(rejected))
     record_fault(
         "clock_skew_and_jumps", lost=counts["lost"], duplicates=counts["duplicates"],
-        recovery_s=max(0.0, done_at - sent_at), events=sum(len(v) for v in expected.values()),
+        recovery_s=recovery_s, events=sum(len(v) for v in expected.values()),
         extra=counts["extra"], differ=counts["differ"], dead_lettered=len(letters), backward_chunks=len(rejected),
         offsets_s=[-7200, 86400], forward_jump_s=fwd_s, backward_jump_s=back_s,
     )  # fmt: skip
@@ -285,19 +297,13 @@ def test_out_of_order_chunks(shared_data, kafka_bootstrap, redis_url, unique_pre
     assert max_displacement(sent) <= 3 < 8  # within EMOPIPE_REORDER_MAX_CHUNKS (default 8)
     expected = _offline(in_order)  # the in-order stream
 
-    settings = _settings(kafka_bootstrap, redis_url, unique_prefix, 2)
-    ensure_topics(settings)
-    worker = start_worker(unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "2"})
-    worker.wait_ready()
-    sent_at = _produce_paced(settings, sent, speed=30.0)
-    client = EventClient(redis_url, prefix=unique_prefix)
-    got, done_at = _wait_for(client, expected, timeout_s=60)
-    client.close()
-    counts = _counts(got, expected)
+    got, counts, recovery_s, worker = _replay(
+        kafka_bootstrap, redis_url, unique_prefix, start_worker, sent, expected, timeout_s=60
+    )
     letters = consume_all(kafka_bootstrap, f"{unique_prefix}.dlq", expect=0, timeout_s=5)
     record_fault(
         "out_of_order_chunks", lost=counts["lost"], duplicates=counts["duplicates"],
-        recovery_s=max(0.0, done_at - sent_at), events=len(expected["S02"]), extra=counts["extra"],
+        recovery_s=recovery_s, events=len(expected["S02"]), extra=counts["extra"],
         differ=counts["differ"], dead_lettered=len(letters), swapped_pairs=3, late_positions=3,
     )  # fmt: skip
     print(f"out_of_order_chunks: {counts}, dead letters {len(letters)}")

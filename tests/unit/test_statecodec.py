@@ -357,6 +357,16 @@ def test_state_keeps_only_needed_segments_and_compact_raw(shared_data: Path) -> 
         assert isinstance(s.segments[0], Segment)
 
 
+def _dict_table(name: str, store: Any) -> Any:
+    """An IncrementalStateTable over a dict-like ``store`` (the Faust table's get/setitem/pop), no cache yet."""
+    from agents.state import STATE_BYTES_WRITTEN, IncrementalStateTable
+
+    t = IncrementalStateTable.__new__(IncrementalStateTable)
+    t.name, t.table, t._cache = name, store, {}
+    STATE_BYTES_WRITTEN.setdefault(name, 0)
+    return t
+
+
 def test_incremental_state_table_reads_back_what_it_wrote(shared_data: Path) -> None:
     """IncrementalStateTable over a dict (the Faust table's get/setitem/pop): a fresh reader (no cache,
     as after recovery) reassembles every state; only live segments are kept; bytes are counted."""
@@ -365,10 +375,7 @@ def test_incremental_state_table_reads_back_what_it_wrote(shared_data: Path) -> 
     store: dict[bytes, bytes] = {}
 
     def table() -> IncrementalStateTable:
-        t = IncrementalStateTable.__new__(IncrementalStateTable)
-        t.name, t.table, t._cache = "test-streams", store, {}
-        STATE_BYTES_WRITTEN.setdefault("test-streams", 0)
-        return t
+        return _dict_table("test-streams", store)
 
     writer = table()
     before = STATE_BYTES_WRITTEN["test-streams"]
@@ -388,17 +395,14 @@ def test_incremental_state_table_reads_back_what_it_wrote(shared_data: Path) -> 
 def test_incremental_state_table_stores_ingest_states_as_header_plus_segments(shared_data: Path) -> None:
     """An IngestStreamState (reorder buffer + cursor + stream) is stored with its stream split as for a bare
     StreamState: one record of header and cursor per chunk, each segment once; a fresh reader gets it back."""
-    from agents.state import STATE_BYTES_WRITTEN, IncrementalStateTable
+    from agents.state import IncrementalStateTable
     from pipeline.codec import decode_chunk, encode_binary
     from pipeline.steps import IngestStreamState, ingest_step
 
     store: dict[bytes, bytes] = {}
 
     def table() -> IncrementalStateTable:
-        t = IncrementalStateTable.__new__(IncrementalStateTable)
-        t.name, t.table, t._cache = "test-ingest", store, {}
-        STATE_BYTES_WRITTEN.setdefault("test-ingest", 0)
-        return t
+        return _dict_table("test-ingest", store)
 
     writer = table()
     last: dict[str, IngestStreamState] = {}
@@ -447,15 +451,12 @@ class _Journal(dict):  # type: ignore[type-arg]
 def test_a_crash_between_any_two_changelog_records_leaves_a_readable_state(shared_data: Path) -> None:
     """Replaying any prefix of the changelog (a worker killed mid-write) gives a state that decodes: a header
     never names a segment whose tombstone came first."""
-    from agents.state import STATE_BYTES_WRITTEN, IncrementalStateTable
+    from agents.state import IncrementalStateTable
 
     journal = _Journal()
 
     def table(store: Any) -> IncrementalStateTable:
-        t = IncrementalStateTable.__new__(IncrementalStateTable)
-        t.name, t.table, t._cache = "test-crash", store, {}
-        STATE_BYTES_WRITTEN.setdefault("test-crash", 0)
-        return t
+        return _dict_table("test-crash", store)
 
     writer = table(journal)
     keys = set()
