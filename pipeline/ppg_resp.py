@@ -14,6 +14,8 @@ interpolation uses the next beat and the z-scores use the whole recording. Agent
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -47,7 +49,7 @@ def beat_modulations(
         empty = np.zeros(0)
         return empty, empty, empty
     ibi_s = np.diff(peaks) / fs_hz
-    troughs = np.asarray([a + int(np.argmin(bvp[a:b])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)])
+    troughs = np.asarray([a + int(np.argmin(bvp[a:b])) for a, b in itertools.pairwise(peaks)])
     amplitude = bvp[peaks[1:]] - bvp[troughs]
     ok = valid_ibi_mask(ibi_s)
     return peaks[1:][ok] / fs_hz, 60.0 / ibi_s[ok], amplitude[ok]

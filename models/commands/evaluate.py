@@ -350,7 +350,9 @@ def record_stress_seq(
             log.warning("no card %s to update (run emopipe train --only stress_seq first)", path)
 
 
-def _resp(args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, acc: dict[str, Any]) -> dict[str, Any]:
+def _resp(
+    args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, acc: dict[str, Any]
+) -> dict[str, Any]:
     """LOSO of the respiration head on PPG-derived respiration; metrics into its card and ``acc["stress_resp"]``."""
     from models import defaults, resp
     from models.build import RESP_CARD, RESP_NOTE
@@ -371,7 +373,8 @@ def _resp(args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Pat
     print(format_table(summary, cols))
     for k, v in summary.items():
         lo, hi = v["balanced_accuracy_ci95"]
-        print(f"- {k}: BA {v['balanced_accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f}); cut - full {v['start_cut_delta']:+.3f}")
+        ba, cut = v["balanced_accuracy"], v["start_cut_delta"]
+        print(f"- {k}: BA {ba:.3f} (95% CI {lo:.3f}-{hi:.3f}); cut - full {cut:+.3f}")
     m = models[head.name]
     acc["stress_resp"] = {
         **{k.replace(" (leak control)", ""): v for k, v in summary.items()},

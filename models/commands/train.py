@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(TARGETS),
         help=f"comma-separated subset of {','.join(TARGETS)} (default: all). stress_binary/phase: "
         "Stress-Predict E4 windows (60 s, 5 s hop from pipeline.stream); audio: RAVDESS "
-        "eGeMAPS LLDs; resp: the respiration head (stress_resp) on respiration DERIVED from the E4 BVP; video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data. "
+        "eGeMAPS LLDs; resp: the respiration head (stress_resp) on respiration DERIVED from the E4 BVP; "
+        "video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data. "
         "Also video_learned: an MLP on YOUR labelled OpenFace clips (needs --video-labels; see models/video.py); "
         "stress_seq: the stress_binary LSTM and TCN over the last K windows and the EDA / BVP / TEMP+ACC heads "
         "(cards stress_binary_lstm, stress_binary_tcn, stress_eda, stress_bvp, stress_tempacc)",

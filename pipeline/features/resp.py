@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import neurokit2 as nk
 import numpy as np
-
 from numpy.typing import NDArray
 
 from pipeline.features._common import FloatArray, nan_features, safe_call
