@@ -143,3 +143,31 @@ def test_a_belt_stream_reaches_the_fused_event_with_its_quality_and_weight(share
         assert st.weight == pytest.approx(1.0 if st.quality > 0 else 0.0)
         assert e.heads[RESP_CARD].quality == pytest.approx(st.quality)
     assert np.mean([e.modalities["resp"].quality for e in fused]) > 0.5
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_the_respiration_head_three_subjects(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`emopipe train/evaluate --only resp` on 3 real subjects: card, metrics, accuracy JSON, a loadable head."""
+    from agents.cli import main
+    from models.registry import load
+
+    art, res, cache = tmp_path / "art", tmp_path / "acc.json", tmp_path / "cache"
+    common = ["--data-dir", str(shared_data), "--subjects", "2,3,4", "--cache-dir", str(cache), "--epochs", "2"]
+    assert main(["train", "--only", "resp", "--out", str(art), *common]) == 0
+    card = json.loads((art / f"{RESP_CARD}.json").read_text())
+    assert card["metrics"] is None and card["training_data"]["subjects"] == [2, 3, 4]
+    assert card["input"]["feature_names"] == list(resp_features(np.zeros((1, 480)), 8.0, ()))
+    argv = ["evaluate", "--only", "resp", "--cut-draws", "2", "--artifacts", str(art), "--results", str(res)]
+    assert main([*argv, *common]) == 0
+    acc = json.loads(res.read_text())["stress_resp"]
+    assert acc["n_subjects"] == 3 and 0.0 <= acc["head_resp"]["balanced_accuracy"] <= 1.0
+    metrics = json.loads((art / f"{RESP_CARD}.json").read_text())["metrics"]
+    assert metrics["balanced_accuracy"] == acc["head_resp"]["balanced_accuracy"]
+    assert metrics["start_cut"]["leak_check"]["n_draws"] == 2 and set(metrics["per_subject_balanced_accuracy"]) == {
+        "2",
+        "3",
+        "4",
+    }
+    m = load(art / f"{RESP_CARD}.json")
+    _, x = m.prepare(m.new_state(), {"RESP_Rate_Mean": 14.0})
+    assert m.predict_proba(np.stack([x])).shape == (1, 2)
