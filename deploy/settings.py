@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
     state_dir: Path = Field(REPO_ROOT / ".run" / "faust", description="Faust table data directory")
     heads: str = Field(
-        "stress_binary,stress_ecg,ravdess_emotion,emfacs_video,eeg_synthetic",
+        "stress_binary,stress_ecg,stress_resp,ravdess_emotion,emfacs_video,eeg_synthetic",
         description="comma-separated model cards (in model_dir) the classify stage runs as heads; a user-trained "
         "video_learned card replaces emfacs_video",
     )

@@ -104,6 +104,90 @@ def write_ecg_card(stress_card: Path) -> Path:
     return write_card(card, stress_card.parent / "stress_ecg.json")
 
 
+#: card (and artifact stem) of the respiration head and its version
+RESP_CARD = "stress_resp"
+RESP_MODEL_VERSION = "1.0.0"
+#: what its card says about the live input and what was (not) evaluated
+RESP_NOTE = (
+    "trained and evaluated on PPG-derived respiration (E4 BVP, Stress-Predict); live it reads the RESP stream "
+    "(a respiration belt or any respiration channel) through the same features. The belt path is NOT evaluated "
+    "on labelled data: no labelled respiration-belt recording is available here"
+)
+
+
+def train_resp(
+    data_dir: Path,
+    out_dir: Path,
+    cache_dir: Path | None,
+    seed: int = 0,
+    progress: bool = True,
+    subjects: list[int] | None = None,
+    epochs: int | None = None,
+) -> Path:
+    """Fit the respiration head (:data:`models.defaults.STRESS_RESP_HEAD`) on all subjects' PPG-derived
+    respiration windows (:mod:`models.resp`); export ``stress_resp.pt`` + card."""
+    from dataclasses import asdict
+
+    from models import resp
+    from models import stress as st
+    from pipeline.stream import default_config
+
+    spec, windows, labels = resp.resp_arrays(data_dir, cache_dir, subjects, progress)
+    data = st.concat([st.subject_arrays(windows[s], labels[s], spec) for s in windows])
+    cand = defaults.with_fit(defaults.STRESS_RESP_HEAD, seed=seed, epochs=epochs)
+    t0 = time.perf_counter()
+    _, net = st.train_candidate(cand, data, "stress_binary", spec, progress)
+    train_s = time.perf_counter() - t0
+    export_torchscript(net, torch.zeros(2, len(spec.input_names)), out_dir / f"{RESP_CARD}.pt")
+    cfg = default_config("resp", resp.RESP_FS_HZ)
+    card: dict[str, Any] = {
+        "name": RESP_CARD,
+        "version": RESP_MODEL_VERSION,
+        "task": "stress_binary",
+        "classes": list(st.TASKS["stress_binary"]),
+        "artifact": f"{RESP_CARD}.pt",
+        "format": "torchscript",
+        "synthetic": False,
+        "modalities": ["resp"],
+        "channels": {"resp": ["resp"]},
+        "rates_hz": {"resp": None},
+        "window": {"window_s": cfg.window_s, "hop_s": cfg.hop_s, "source": "pipeline.stream.default_config('resp')"},
+        "input": {
+            "kind": "features",
+            "shape": ["B", len(spec.input_names)],
+            "feature_version": FEATURE_VERSION,
+            "dtype": "float32",
+            **spec.to_dict(),
+            "live_stream": "resp: the RESP stream's window features (pipeline.features.resp), any rate >= 5 Hz",
+            "training_stream": resp.DERIVATION,
+        },
+        "evaluated_on": RESP_NOTE,
+        "normalisation": (
+            "per subject, causal: each RESP feature is z-scored against the exponentially weighted mean/sd of that "
+            "subject's PAST windows (pipeline.baseline, input.baselines); 0.0 before min_windows or when missing. "
+            "The z-score removes the amplitude's units (derived waveform in training, belt units live)"
+        ),
+        "output": "class probabilities (B, 2), softmax applied",
+        "architecture": {"kind": cand.kind, "params": net.get_params()},
+        "fit": asdict(cand.fit_cfg),
+        "training_data": {
+            "dataset": "Stress-Predict (Iqbal et al. 2022), Empatica E4 wrist BVP, real; respiration DERIVED from it",
+            "subjects": sorted(int(s) for s in windows),
+            "n_windows": len(data.subject),
+            "labels": "per-second labels, window = majority",
+            "derived_windows": resp.window_summary(windows),
+        },
+        "training_time_s": round(train_s, 1),
+        "training_hardware": "CPU, torch.set_num_threads(1)",
+        "quality_rule": "head quality = the RESP window's quality (pipeline.quality: breaths found, flat segments, "
+        "breath amplitude stability), 0 when missing (pipeline.heads.head_quality)",
+        "leak_policy": "no absolute time, window position or counts as input; see metrics.start_cut",
+    }
+    path = out_dir / f"{RESP_CARD}.json"
+    write_card(_keep_metrics(path, card), path)
+    return path
+
+
 #: stress_binary sequence models and physiology heads: card name -> candidate (models/defaults.py)
 STRESS_EXTRA_CARDS: dict[str, str] = {
     "stress_binary_lstm": "lstm",

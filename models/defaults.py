@@ -56,6 +56,9 @@ STRESS_HEADS: tuple[Candidate, ...] = tuple(
     Candidate(f"head_{h}", "mlp", {"hidden": (16,), "dropout": 0.3}, HEAD_FIT, modalities=mods)
     for h, mods in (("eda", ("eda",)), ("bvp", ("bvp",)), ("tempacc", ("temp", "acc")))
 )
+#: the respiration head (models.resp): the same MLP on the RESP features alone, trained on PPG-derived
+#: respiration of the E4 recordings; fixed before evaluation, as the other heads
+STRESS_RESP_HEAD = Candidate("head_resp", "mlp", {"hidden": (16,), "dropout": 0.3}, HEAD_FIT)
 #: late fusion of the three heads weighted by window quality (models.fusion.late_fusion), and the same
 #: heads with equal weights (presence only) for the corruption comparison
 STRESS_LATE_HEADS = Candidate("late_heads_quality", "late_heads", {"hidden": (16,), "dropout": 0.3}, HEAD_FIT)

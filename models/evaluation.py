@@ -33,6 +33,7 @@ def evaluate_stress(
     n_folds: int = 0,
     n_cut_draws: int = 5,
     variants: Mapping[str, Mapping[int, Any]] | None = None,
+    source: tuple[Any, Mapping[int, Any], Mapping[int, Any]] | None = None,
 ) -> dict[str, Any]:
     """LOSO (or ``n_folds`` subject-grouped folds) of every candidate on ``task``.
 
@@ -44,11 +45,13 @@ def evaluate_stress(
     recordings (e.g. with a corrupted modality) that the same fold models also score; their
     scores go to ``models[name]["variants"][variant]`` (training always uses the clean windows).
     Sequence candidates (``context_windows > 0``) get their window sequences built here.
+    ``source``: ``(spec, windows, labels)`` in place of the E4 windows of :func:`models.build.stress_arrays`
+    (e.g. :func:`models.resp.resp_arrays`, the PPG-derived respiration windows).
     """
     from models import stress as st
     from models.build import stress_arrays
 
-    spec, windows, labels = stress_arrays(data_dir, cache_dir, subjects, progress)
+    spec, windows, labels = source if source is not None else stress_arrays(data_dir, cache_dir, subjects, progress)
     k = max((int(getattr(c, "context_windows", 0)) for c in candidates), default=0)
     data = {s: st.subject_arrays(windows[s], labels[s], spec, context_windows=k) for s in windows}
     rng = np.random.default_rng(seed)

@@ -42,7 +42,14 @@ from pipeline.features.audio import audio_features, audio_names
 from pipeline.plan import HeadSpec, StreamPlan, head_spec, stream_plan
 
 #: the heads a worker runs by default (card names in the model directory; see Settings.heads)
-DEFAULT_HEADS: tuple[str, ...] = ("stress_binary", "stress_ecg", "ravdess_emotion", "emfacs_video", "eeg_synthetic")
+DEFAULT_HEADS: tuple[str, ...] = (
+    "stress_binary",
+    "stress_ecg",
+    "stress_resp",
+    "ravdess_emotion",
+    "emfacs_video",
+    "eeg_synthetic",
+)
 
 
 def merged_features(mm: MultimodalWindow) -> dict[str, float]:

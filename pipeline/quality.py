@@ -19,6 +19,13 @@ The score is a product of penalties, each reported as a reason when it applies:
   beat (the "templatematch" approach of ``nk.ppg_quality``/Orphanidou et al. 2015, reimplemented in
   numpy because NeuroKit's version costs ~0.1 s per window) is below 0.6; score x that correlation.
 - ``few_valid_beats`` (BVP, ECG): plausible inter-beat intervals cover < 60 % of the window.
+- ``few_breaths`` (RESP): fewer than :data:`RESP_MIN_BREATHS` breaths (score 0), or plausible
+  breath-to-breath intervals (1.5..15 s) cover < 60 % of the window (score x that coverage): noise,
+  a loose belt, or a pause in breathing.
+- ``resp_flat_segments`` (RESP): share of 5-s epochs whose peak-to-peak is below 10 % of the window's
+  5-95 % range (the belt went flat for part of the window); score x (1 - share).
+- ``breath_amplitude_unstable`` (RESP): the coefficient of variation of the breaths' peak-to-trough
+  amplitudes is above 1 (spikes or tiny false breaths next to real ones); score x 1 / CV.
 - ``motion`` (any modality, when an ACC window in g is given): mean 1-s summed per-axis std above
   0.1 g; score x max(0, 1 - (activity - 0.1) / 0.4).
 """
@@ -33,6 +40,7 @@ from numpy.typing import NDArray
 from pipeline.features.bvp import bvp_peaks
 from pipeline.features.cardiac import valid_ibi_mask
 from pipeline.features.ecg import ecg_peaks
+from pipeline.features.resp import BB_MAX_S, BB_MIN_S, resp_breaths
 
 FloatArray = NDArray[np.float64]
 
@@ -43,6 +51,14 @@ MIN_BEAT_COVERAGE = 0.6
 EDA_CONTACT_US = 0.02
 #: EDA: share of samples below EDA_CONTACT_US above which the window is penalised (partial contact loss)
 EDA_CONTACT_SHARE = 0.01
+#: RESP: fewest breaths in a window for any quality; coverage of plausible breath intervals below which it drops
+RESP_MIN_BREATHS = 3
+RESP_MIN_BREATH_COVERAGE = 0.6
+#: RESP: epoch length (s) and share of the window's 5-95 % range below which an epoch counts as flat
+RESP_FLAT_EPOCH_S = 5.0
+RESP_FLAT_RANGE_SHARE = 0.1
+#: RESP: largest coefficient of variation of breath amplitudes without penalty
+RESP_MAX_AMPLITUDE_CV = 1.0
 MOTION_THRESHOLD_G = 0.1
 MOTION_FULL_PENALTY_G = 0.5
 
@@ -148,6 +164,8 @@ def _modality_checks(
         if peaks is None:
             peaks = bvp_peaks(x, fs_hz) if modality == "bvp" else ecg_peaks(x, fs_hz)
         _beat_checks(acc, x, peaks, fs_hz)
+    elif modality == "resp" and "flat" not in acc.reasons:
+        _resp_checks(acc, filtered[0], fs_hz)
 
 
 def beat_template_correlation(x: FloatArray, peaks: NDArray[np.int64], fs_hz: float) -> float:
@@ -181,6 +199,52 @@ def _beat_checks(acc: _Acc, x: FloatArray, peaks: NDArray[np.int64] | None, fs_h
     corr = beat_template_correlation(x, peaks, fs_hz)
     if not corr >= MIN_TEMPLATE_CORR:
         acc.penalise("beat_template_mismatch", 0.0 if np.isnan(corr) else corr)
+
+
+def resp_breath_coverage(peaks: NDArray[np.int64], fs_hz: float, n: int) -> float:
+    """Share of a window of ``n`` samples covered by plausible breath-to-breath intervals (1.5..15 s)."""
+    bb_s = np.diff(peaks) / fs_hz
+    ok = (bb_s >= BB_MIN_S) & (bb_s <= BB_MAX_S)
+    return float(bb_s[ok].sum() / (n / fs_hz)) if n else 0.0
+
+
+def resp_flat_share(x: FloatArray, fs_hz: float) -> float:
+    """Share of the :data:`RESP_FLAT_EPOCH_S` epochs of ``x`` (n,) whose peak-to-peak is below
+    :data:`RESP_FLAT_RANGE_SHARE` of the window's 5-95 % range; 0 for a window shorter than one epoch."""
+    per = max(round(RESP_FLAT_EPOCH_S * fs_hz), 1)
+    n_ep = x.shape[0] // per
+    lo, hi = np.percentile(x, [5.0, 95.0])
+    if n_ep == 0 or not hi > lo:
+        return 0.0
+    ptp = np.ptp(x[: n_ep * per].reshape(n_ep, per), axis=1)
+    return float(np.mean(ptp < RESP_FLAT_RANGE_SHARE * (hi - lo)))
+
+
+def breath_amplitude_cv(x: FloatArray, peaks: NDArray[np.int64], troughs: NDArray[np.int64]) -> float:
+    """Coefficient of variation of the peak-to-trough amplitudes of ``x`` (n,); NaN with < 3 breaths."""
+    k = min(peaks.shape[0], troughs.shape[0])
+    if k < 3:
+        return float("nan")
+    amp = np.abs(x[peaks[:k]] - x[troughs[:k]])
+    mean = float(amp.mean())
+    return float(amp.std() / mean) if mean > 0 else float("nan")
+
+
+def _resp_checks(acc: _Acc, x: FloatArray, fs_hz: float) -> None:
+    found = resp_breaths(x, fs_hz)
+    peaks, troughs = found if found is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if peaks.shape[0] < RESP_MIN_BREATHS:
+        acc.penalise("few_breaths", 0.0)
+        return
+    coverage = resp_breath_coverage(peaks, fs_hz, x.shape[0])
+    if coverage < RESP_MIN_BREATH_COVERAGE:
+        acc.penalise("few_breaths", coverage)
+    flat = resp_flat_share(x, fs_hz)
+    if flat > 0:
+        acc.penalise("resp_flat_segments", 1.0 - flat)
+    cv = breath_amplitude_cv(x, peaks, troughs)
+    if cv > RESP_MAX_AMPLITUDE_CV:
+        acc.penalise("breath_amplitude_unstable", 1.0 / cv)
 
 
 def motion_activity_g(acc_g: FloatArray, fs_hz: float) -> float:

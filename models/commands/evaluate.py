@@ -12,7 +12,7 @@ from typing import Any
 from models.commands._common import add_data_arguments, cache_dir_of, int_list, video_labels_given
 
 HELP = "leave-one-subject-out evaluation; writes model cards"
-TARGETS = ("stress_binary", "phase", "audio", "eeg")
+TARGETS = ("stress_binary", "phase", "resp", "audio", "eeg")
 #: not in the default set: the stress_binary sequence models (LSTM, TCN) and physiology heads
 EXTRA_TARGETS = ("stress_seq",)
 log = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "calibration, scored on the rest of the session (models/calibration.py; metrics.calibrated in the card). "
         "Also stress_seq: the LSTM and TCN over the last K windows, the EDA / BVP / TEMP+ACC heads and their "
         "quality-weighted late fusion, against the default MLP on the same folds (writes stress_binary_lstm, "
-        "stress_binary_tcn, stress_eda, stress_bvp, stress_tempacc cards and accuracy.json 'stress_seq')",
+        "stress_binary_tcn, stress_eda, stress_bvp, stress_tempacc cards and accuracy.json 'stress_seq'). "
+        "resp: LOSO of the respiration head (stress_resp) on respiration DERIVED from the E4 BVP, with the "
+        "logistic regression on the same features (writes the stress_resp card and accuracy.json 'stress_resp')",
     )
     parser.add_argument(
         "--models",
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             _video_learned(args, art)
         elif t == "calibrated":
             _calibrated(args, data_dir, cache_dir_of(args), art, results)
+        elif t == "resp":
+            details[t] = _resp(args, data_dir, cache_dir_of(args), art, acc)
         elif t == "stress_seq":
             details[t] = _stress_seq(args, data_dir, cache_dir_of(args), art, acc)
         else:
@@ -119,6 +123,7 @@ def _keys_of(details: dict[str, Any]) -> set[str]:
         "audio": "ravdess",
         "eeg": "eeg_synthetic",
         "stress_seq": "stress_seq",
+        "resp": "stress_resp",
     }
     return {names[t] for t in details}
 
@@ -343,6 +348,61 @@ def record_stress_seq(
             update_card(path, metrics=metrics)
         else:
             log.warning("no card %s to update (run emopipe train --only stress_seq first)", path)
+
+
+def _resp(
+    args: argparse.Namespace, data_dir: Path, cache: Path | None, art: Path, acc: dict[str, Any]
+) -> dict[str, Any]:
+    """LOSO of the respiration head on PPG-derived respiration; metrics into its card and ``acc["stress_resp"]``."""
+    from models import defaults, resp
+    from models.build import RESP_CARD, RESP_NOTE
+    from models.evaluation import CLOCK_CONTROL, evaluate_stress
+    from models.export import update_card
+    from models.metrics import format_table
+
+    head = defaults.with_fit(defaults.STRESS_RESP_HEAD, args.seed, args.epochs)
+    source = resp.resp_arrays(data_dir, cache, int_list(args.subjects))
+    res = evaluate_stress(
+        "stress_binary", data_dir, cache, [head, defaults.STRESS_BASELINES[0]], int_list(args.subjects), args.seed,
+        args.max_cut_s, n_folds=args.folds, n_cut_draws=args.cut_draws, source=source,
+    )  # fmt: skip
+    models = res["models"]
+    summary = {k: stress_summary(v) for k, v in models.items()}
+    cols = ("balanced_accuracy", "macro_f1", "auroc", "balanced_accuracy_start_cut", "start_cut_delta")
+    print(f"\n## stress_resp (PPG-derived respiration): {res['folds']}, {len(res['subjects'])} subjects\n")
+    print(format_table(summary, cols))
+    for k, v in summary.items():
+        lo, hi = v["balanced_accuracy_ci95"]
+        ba, cut = v["balanced_accuracy"], v["start_cut_delta"]
+        print(f"- {k}: BA {ba:.3f} (95% CI {lo:.3f}-{hi:.3f}); cut - full {cut:+.3f}")
+    m = models[head.name]
+    acc["stress_resp"] = {
+        **{k.replace(" (leak control)", ""): v for k, v in summary.items()},
+        "derived_windows": resp.window_summary(source[1]),
+        "note": RESP_NOTE,
+        "folds": res["folds"],
+        "n_subjects": len(res["subjects"]),
+    }
+    metrics = {
+        "evaluation": f"{res['folds']}, {len(res['subjects'])} Stress-Predict subjects, pooled, on PPG-DERIVED "
+        "respiration (not on a respiration belt)",
+        "evaluated_on": RESP_NOTE,
+        **{k: m[k] for k in ("balanced_accuracy", "macro_f1", "auroc", "accuracy", "confusion", "n")},
+        "start_cut": m["start_cut"],
+        "start_cut_rule": f"uniform 0-{args.max_cut_s:.0f} s per test subject, {args.cut_draws} draws, "
+        "paired subject-bootstrap interval of cut - full",
+        "balanced_accuracy_ci95": m["balanced_accuracy_ci95"],
+        "per_subject_balanced_accuracy": m["per_subject_balanced_accuracy"],
+        "compared": {k: {kk: v[kk] for kk in cols} for k, v in summary.items()},
+        "clock_control_start_cut": summary[CLOCK_CONTROL]["balanced_accuracy_start_cut"],
+        "loso_train_s": m["loso_train_s"],
+    }
+    path = art / f"{RESP_CARD}.json"
+    if path.is_file():
+        update_card(path, metrics=metrics)
+    else:
+        log.warning("no card %s to update (run emopipe train --only resp first)", path)
+    return res
 
 
 def _print_per_subject(models: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from models.commands._common import add_data_arguments, cache_dir_of, int_list, video_labels_given
 
 HELP = "train the emotion models on the real data sets"
-TARGETS = ("stress_binary", "phase", "audio", "video", "eeg")
+TARGETS = ("stress_binary", "phase", "resp", "audio", "video", "eeg")
 #: not in the default set: needs the user's labelled face data (--video-labels)
 EXTRA_TARGETS = ("video_learned", "stress_seq")
 log = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(TARGETS),
         help=f"comma-separated subset of {','.join(TARGETS)} (default: all). stress_binary/phase: "
         "Stress-Predict E4 windows (60 s, 5 s hop from pipeline.stream); audio: RAVDESS "
-        "eGeMAPS LLDs; video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data. "
+        "eGeMAPS LLDs; resp: the respiration head (stress_resp) on respiration DERIVED from the E4 BVP; "
+        "video: writes the EMFACS rule card (no training); eeg: SYNTHETIC data. "
         "Also video_learned: an MLP on YOUR labelled OpenFace clips (needs --video-labels; see models/video.py); "
         "stress_seq: the stress_binary LSTM and TCN over the last K windows and the EDA / BVP / TEMP+ACC heads "
         "(cards stress_binary_lstm, stress_binary_tcn, stress_eda, stress_bvp, stress_tempacc)",
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     for t in only:
         if t in ("stress_binary", "phase"):
             p = build.train_stress(t, data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs)
+        elif t == "resp":
+            p = build.train_resp(data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs)
         elif t == "stress_seq":
             paths = build.train_stress_extra(
                 t, data_dir, out, cache_dir_of(args), args.seed, True, subjects, args.epochs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import neurokit2 as nk
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.features._common import FloatArray, nan_features, safe_call
 
@@ -25,17 +26,27 @@ NAMES: tuple[str, ...] = (
 )
 
 
+def resp_breaths(x: FloatArray, fs_hz: float) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    """Breath peaks and troughs (sample indices) of one filtered respiration window ``x`` (shape ``(n,)``).
+
+    ``nk.rsp_findpeaks(method="khodadad2018")``; None when detection fails.
+    """
+    info = safe_call(lambda: nk.rsp_findpeaks(x, sampling_rate=fs_hz, method="khodadad2018"), "rsp_findpeaks")
+    if info is None:
+        return None
+    return np.asarray(info["RSP_Peaks"], dtype=np.int64), np.asarray(info["RSP_Troughs"], dtype=np.int64)
+
+
 def resp_features(samples: FloatArray, fs_hz: float, channels: tuple[str, ...]) -> dict[str, float]:
     """Features of one filtered respiration window ``samples`` (shape ``(1, n)``), keys :data:`NAMES`."""
     del channels
     x = samples[0]
     out = nan_features(NAMES)
-    info = safe_call(lambda: nk.rsp_findpeaks(x, sampling_rate=fs_hz, method="khodadad2018"), "rsp_findpeaks")
-    if info is None:
+    found = resp_breaths(x, fs_hz)
+    if found is None:
         out["RESP_Breaths_N"] = 0.0
         return out
-    peaks = np.asarray(info["RSP_Peaks"], dtype=np.int64)
-    troughs = np.asarray(info["RSP_Troughs"], dtype=np.int64)
+    peaks, troughs = found
     out["RESP_Breaths_N"] = float(peaks.shape[0])
     if peaks.shape[0] >= 2 and troughs.shape[0] >= 1:
         m = min(peaks.shape[0], troughs.shape[0])

@@ -6,6 +6,8 @@ SYNTHETIC EEG. One worker runs every default head plus a head whose card does no
 (it raises on every face window). The face stream stops mid-session. Checked against the offline
 reference (the same functions in-process, without the failing head):
 - every working head's live events equal its offline events (windows, labels, probabilities);
+- the respiration head reads the belt stream: respiration is in the fused events with its quality and a
+  weight > 0 (not ``no_head``);
 - one fused event per window, none lost; the face head is in the fused events while its stream runs
   and falls away after it stops; fused events equal offline wherever the same heads took part;
 - the failing head sends each of its windows to the DLQ with a reason naming it, without stalling the others.
@@ -110,6 +112,13 @@ def test_composite_session_every_head_live_equals_offline(
         assert e.condition == ("stroop" if t0 + 60 * S <= e.window_end_ns < t0 + 120 * S else None)
         assert sum(r.weight for r in e.heads.values()) == pytest.approx(1.0)
         assert e.synthetic == ("eeg_synthetic" in e.heads)
+    # respiration: read by its head, weighted by its quality (no longer weight 0 / no_head)
+    with_resp = [e for e in fused if "stress_resp" in e.heads]
+    assert with_resp and all("no_head" not in e.modalities["resp"].reasons for e in fused if "resp" in e.modalities)
+    for e in with_resp:
+        st, head = e.modalities["resp"], e.heads["stress_resp"]
+        assert head.quality == pytest.approx(st.quality) and st.weight == pytest.approx(head.weight)
+    assert any(e.modalities["resp"].weight > 0 for e in with_resp)
     same = [e for e in fused if e.heads.keys() == want_fused[e.window_end_ns].heads.keys()]
     assert len(same) >= 0.8 * len(fused), "fused events differ from offline in which heads took part"
     for e in same:
