@@ -877,6 +877,7 @@ CPU and bytes per real-time Empatica E4 subject, not wall-clock scaling, which t
   | subjects | workers | partitions |
   |---|---|---|
 {guide_rows}
+
 - **Memory**: {sz["rss_mb_per_worker"]:.0f} MB per worker at start plus {sz["rss_mb_per_subject"]} MB per subject
   (growth over the run).{soak}
 - **Kafka disk** (bytes written per subject-hour, before compaction): {sz["kafka_mb_per_subject_h_total"]} MB in all;
