@@ -602,7 +602,9 @@ def main() -> None:
         data = json.loads((RESULTS_DIR / f"{args.sizing_from}.json").read_text())
         soak_path = RESULTS_DIR / f"{args.soak_out}.json"
         soaks_ = json.loads(soak_path.read_text())["runs"] if soak_path.exists() else []
-        write_readme_sizing(data["runs"], f"bench/results/{args.sizing_from}.json", soaks_)
+        write_readme_sizing(
+            data["runs"], f"bench/results/{args.sizing_from}.json", soaks_, f"bench/results/{args.soak_out}.json"
+        )
         return
     kport, rport = int(os.environ.get("KAFKA_PORT", "19160")), int(os.environ.get("REDIS_PORT", "16460"))
     kafka_data = Path(os.environ.get("KAFKA_DATA_DIR", f"/tmp/thru-kafka-{kport}"))
@@ -670,7 +672,7 @@ def main() -> None:
     if soaks:
         report_soak(soaks[-1], args)
     if args.readme_sizing and runs:
-        write_readme_sizing(runs, f"bench/results/{args.out}.json", soaks)
+        write_readme_sizing(runs, f"bench/results/{args.out}.json", soaks, f"bench/results/{args.soak_out}.json")
 
 
 NOTE = (
@@ -887,16 +889,23 @@ CPU and bytes per real-time Empatica E4 subject, not wall-clock scaling, which t
 """
 
 
-def write_readme_sizing(runs: list[dict[str, Any]], source: str, soaks: list[dict[str, Any]]) -> None:
-    """Replace README.md's "## Sizing" section with :func:`sizing_markdown` of the best single-worker level."""
-    workers = [r for r in runs if r["kind"] == "worker" and r.get("workers", 1) == 1 and not r.get("scaling")]
-    if not workers:
+def write_readme_sizing(
+    runs: list[dict[str, Any]], source: str, soaks: list[dict[str, Any]], soak_source: str = "bench/results/soak.json"
+) -> None:
+    """Replace README.md's "## Sizing" section with :func:`sizing_markdown` of the best single-worker run.
+
+    The best run is the largest sustained one among the single-worker levels and the soak (the largest level
+    when none is sustained); the soak also gives the RSS slope.
+    """
+    workers = [(r, source) for r in runs if r["kind"] == "worker" and r.get("workers", 1) == 1 and not r.get("scaling")]
+    cands = workers + [(r, soak_source) for r in soaks]
+    if not cands:
         return
-    ok = [r for r in workers if r["sustained"]]
-    run = max(ok or workers, key=lambda r: r["subjects"])
+    ok = [c for c in cands if c[0]["sustained"]]
+    run, src = max(ok or cands, key=lambda c: (c[0]["subjects"], c[0]["duration_s"]))
     passes = [capacity(r) for r in runs if r["kind"] == "passthrough"]
     sz = sizing(run, soak=soaks[-1] if soaks else None)
-    text = sizing_markdown(sz, source, max(passes) if passes else None)
+    text = sizing_markdown(sz, src, max(passes) if passes else None)
     readme = ROOT / "README.md"
     old = readme.read_text()
     a = old.index("## Sizing\n")
