@@ -101,8 +101,10 @@ class IngestStage(BaseStage):
         staged.set(key, state, event)
         outs: list[Out] = []
         now_ns = time.time_ns()
+        n_after_gap = 0
         for c, report, windows in out.chunks:
             if report.has_gap:
+                n_after_gap += 1
                 logger.info("gap on %s: %d missing seq, %d ns", c.stream_key, report.missing_seq, report.gap_ns)
             recs = window_records(c, windows, ingest_ns=now_ns, plan=self.plan)
             outs += [Out(self.topics.windows, c.subject_id.encode(), encode_window_record(r)) for r in recs]
@@ -120,6 +122,7 @@ class IngestStage(BaseStage):
             held=int(any(s == chunk.seq for s, _, _ in state.reorder.held)),
             reordered=state.reorder.n_reordered - (old.n_reordered if old is not None else 0),
             gap=state.reorder.n_gaps - (old.n_gaps if old is not None else 0),
+            after_gap=n_after_gap,
         )
         return outs
 

@@ -18,7 +18,7 @@ name                                       type       labels
 ``emopipe_sink_failures_total``            counter    sink
 ``emopipe_sink_retries_total``             counter    sink
 ``emopipe_state_bytes_written_total``      counter    table
-``emopipe_ingest_chunks_total``            counter    modality, outcome (accepted | held | reordered | gap)
+``emopipe_ingest_chunks_total``            counter    modality, outcome (accepted | held | reordered | gap | after_gap)
 =========================================  =========  ===========================================
 
 The module also keeps the process's recent dead letters for ``/status`` (:func:`recent_dead_letters`).
@@ -116,7 +116,8 @@ def build_metrics(registry: CollectorRegistry | None = None, *, process: bool = 
         ingest_chunks=Counter(
             "emopipe_ingest_chunks",
             "Chunks of the ingest stage: accepted (released in seq order into windowing), held (waiting for a "
-            "missing seq), reordered (accepted after waiting), gap (missing seq given up on at the reorder bound)",
+            "missing seq), reordered (accepted after waiting), gap (missing seq given up on at the reorder bound), "
+            "after_gap (accepted after lost chunks or a time gap: a device that disconnected, a clock jump)",
             ["modality", "outcome"],
             registry=reg,
         ),
