@@ -13,6 +13,7 @@ from typing import Any
 import faust
 
 from agents.connections import faust_credentials
+from agents.exceptions import AgentError
 from agents.topics import AppTopics, declare_topics
 from deploy.settings import Settings
 from pipeline.plan import StreamPlan
@@ -53,6 +54,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker_heartbeat_interval": 1.0,
         "broker_commit_interval": 1.0,
         "producer_acks": -1,
+        # state headers and segments are small, similar records: gzip about halves the changelog bytes
+        "producer_compression_type": worker_compression(settings.worker_compression),
         "producer_max_request_size": 16 * 1024 * 1024,  # = agents.state.MAX_STATE_BYTES
         "table_cleanup_interval": 30.0,
         # with the default (True) a rebalance waits for the take_events buffers to drain; in our
@@ -62,6 +65,30 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
+
+
+_READER_PACKAGES = {"lz4": "lz4", "zstd": "zstandard"}
+
+
+def worker_compression(name: str) -> str | None:
+    """aiokafka's ``compression_type`` for ``name`` ("none" -> None).
+
+    Raises
+    ------
+    AgentError
+        The codec's package is missing (aiokafka's lz4 and zstd need cramjam; gzip is built in).
+    """
+    if name == "none":
+        return None
+    from aiokafka import codec
+
+    if not {"gzip": codec.has_gzip, "lz4": codec.has_lz4, "zstd": codec.has_zstd}[name]():
+        msg = (
+            f"EMOPIPE_WORKER_COMPRESSION={name} needs cramjam for the worker and {_READER_PACKAGES[name]} for "
+            f"kafka-python readers: pip install cramjam {_READER_PACKAGES[name]} (or use gzip, built in)"
+        )
+        raise AgentError(msg)
+    return name
 
 
 #: every stage, in pipeline order

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     app_id: str = Field("emopipe", description="Faust application id (consumer group)")
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    worker_compression: Literal["lz4", "zstd", "gzip", "none"] = Field(
+        "gzip",
+        description="compression of every batch a worker writes to Kafka (windows, events, previews, changelogs); "
+        "gzip needs nothing extra and packs the small real-time batches best; lz4/zstd need pip install cramjam "
+        "(the worker) and lz4/zstandard (kafka-python readers)",
+    )
     web_port: int = Field(6066, description="Faust worker web port; 0 disables the web server")
     web_host: str = Field("127.0.0.1", description="address the worker web server binds (0.0.0.0 in a container)")
     data_dir: Path = Field(

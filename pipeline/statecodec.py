@@ -4,16 +4,21 @@ Format: one format byte (:data:`FORMAT_VERSION`) + one msgpack value in which
 
 - numpy arrays are ``[dtype, shape, raw little-endian bytes]`` (bitwise round trip, any dtype
   without objects), numpy scalars ``[dtype, bytes]``;
-- a dataclass is ``[tag, {field name: value}]`` with a *registered, stable type tag*
-  (``"stream/1"``), never a module path: a class can move between modules without breaking a
-  changelog, and renaming a tag is an explicit, visible act;
+- a dataclass is ``[tag, value, value, ...]``: a *registered, stable type tag* (``"stream/1"``),
+  never a module path, then its init fields' values in declaration order (format 2). A class can
+  move between modules without breaking a changelog, and renaming a tag is an explicit, visible act.
+  Format 1 stored ``[tag, {field name: value}]``; its records are still read (format 2 leaves the
+  field names out: they were about 40 % of a stream header, written once per chunk);
 - tuples, sets and frozensets keep their type; dicts may have int keys; ints beyond 64 bits are
   kept as text.
 
-Schema evolution: fields are stored by name; a record lacking a field the class now has decodes
-with that field's default (a new field needs one); a record with a field the class no longer has
-is refused unless the tag was registered with an ``upgrade`` function (which gets the field dict).
-An unknown tag or format version raises :class:`~pipeline.exceptions.StateCodecError`.
+Schema evolution: a record with fewer values than the class has fields decodes with the missing
+fields' defaults, so a **new field goes at the end and needs a default**. Fields are never reordered
+or removed under the same tag (tests/unit/test_statecodec.py checks every registered layout against
+``tests/unit/state_layouts.json``): bump the tag instead. A record with more values (or, format 1,
+fields) than the class has is refused unless the tag was registered with an ``upgrade`` function,
+which gets the field dict (positional extras under ``"_extra"``). An unknown tag or format version
+raises :class:`~pipeline.exceptions.StateCodecError`.
 
 States written by the previous format (pickle, first byte ``0x80``) are **read** by
 :func:`decode_state` (``allow_pickle=True``, the default), so a worker upgraded in place keeps
@@ -47,10 +52,12 @@ import numpy as np
 
 from pipeline.exceptions import StateCodecError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: format versions decode_state reads (1: dataclass fields by name)
+READABLE_VERSIONS = (1, 2)
 PICKLE_PROTO = 0x80  # first byte of a pickle of protocol >= 2
 
-_EXT_ARRAY, _EXT_SCALAR, _EXT_DATACLASS, _EXT_TUPLE, _EXT_SET, _EXT_FROZENSET, _EXT_BIGINT = range(1, 8)
+_EXT_ARRAY, _EXT_SCALAR, _EXT_DATACLASS, _EXT_TUPLE, _EXT_SET, _EXT_FROZENSET, _EXT_BIGINT, _EXT_RECORD = range(1, 9)
 
 Upgrade = Callable[[dict[str, Any]], Any]
 
@@ -118,6 +125,22 @@ def registered_types() -> dict[str, type]:
     return {t: e.target for t, e in _BY_TAG.items() if isinstance(e.target, type)}
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The names of ``cls``'s init fields in declaration order (the positional layout of its records)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names
+
+
+def layouts() -> dict[str, tuple[str, ...]]:
+    """Every registered tag's positional layout: its class's init field names in order."""
+    return {t: _init_fields(cls) for t, cls in registered_types().items()}
+
+
 def _check_dataclass(cls: type) -> None:
     if not dataclasses.is_dataclass(cls):
         msg = f"{cls.__qualname__} is not a dataclass; only dataclasses can be registered as states"
@@ -178,8 +201,7 @@ def _default(obj: Any) -> msgpack.ExtType:
                 f"pipeline.statecodec.register_state_type('<name>/1', {type(obj).__qualname__})"
             )
             raise StateCodecError(msg)
-        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
-        return msgpack.ExtType(_EXT_DATACLASS, _pack([entry.tag, fields]))
+        return msgpack.ExtType(_EXT_RECORD, _pack([entry.tag, *(getattr(obj, n) for n in _init_fields(type(obj)))]))
     msg = f"cannot encode a {type(obj).__qualname__} as state"
     raise StateCodecError(msg)
 
@@ -229,14 +251,17 @@ def _ext_hook(code: int, data: bytes) -> Any:
         return frozenset(_unpack(data))
     if code == _EXT_BIGINT:
         return int(data.decode())
-    if code == _EXT_DATACLASS:
+    if code == _EXT_RECORD:
+        tag, *values = _unpack(data)
+        return _build_positional(tag, values)
+    if code == _EXT_DATACLASS:  # format 1
         tag, fields = _unpack(data)
         return _build(tag, fields)
     msg = f"unknown extension type {code} in state record"
     raise StateCodecError(msg)
 
 
-def _build(tag: str, fields: dict[str, Any]) -> Any:
+def _entry_of(tag: str) -> _Entry:
     entry = _BY_TAG.get(tag)
     if entry is None:
         _resolve_pending()
@@ -245,8 +270,32 @@ def _build(tag: str, fields: dict[str, Any]) -> Any:
         known = ", ".join(sorted(_BY_TAG))
         msg = f"unknown state type tag {tag!r} (known: {known}); written by a newer emopipe?"
         raise StateCodecError(msg)
+    return entry
+
+
+def _build_positional(tag: str, values: list[Any]) -> Any:
+    entry = _entry_of(tag)
     cls = _resolve(entry)
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    names = _init_fields(cls)
+    if len(values) > len(names):
+        if entry.upgrade is None:
+            msg = (
+                f"state {tag!r} has {len(values)} fields, {cls.__qualname__} has {len(names)}: "
+                "written by a newer emopipe, or a field was removed without bumping the tag"
+            )
+            raise StateCodecError(msg)
+        return entry.upgrade({**dict(zip(names, values, strict=False)), "_extra": values[len(names) :]})
+    try:
+        return cls(*values)
+    except TypeError as exc:  # a required field missing in an old record
+        msg = f"state {tag!r} cannot build {cls.__qualname__}: {exc}"
+        raise StateCodecError(msg) from exc
+
+
+def _build(tag: str, fields: dict[str, Any]) -> Any:
+    entry = _entry_of(tag)
+    cls = _resolve(entry)
+    names = set(_init_fields(cls))
     extra = set(fields) - names
     if extra:
         if entry.upgrade is None:
@@ -289,8 +338,9 @@ def decode_state(data: bytes, *, allow_pickle: bool = True) -> Any:
             msg = "state record is a pickle (emopipe before the state codec); refused (allow_pickle=False)"
             raise StateCodecError(msg)
         return _legacy(data)
-    if head != FORMAT_VERSION:
-        msg = f"unknown state format version {head} (this emopipe reads {FORMAT_VERSION} and pickle)"
+    if head not in READABLE_VERSIONS:
+        versions = ", ".join(map(str, READABLE_VERSIONS))
+        msg = f"unknown state format version {head} (this emopipe reads {versions} and pickle)"
         raise StateCodecError(msg)
     try:
         return _unpack(data[1:])

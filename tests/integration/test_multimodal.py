@@ -35,6 +35,8 @@ from tests.integration.kafka_util import consume_all
 
 MINUTES = 3.0
 FACE_STOP_S = 100.0
+#: event seconds sent per wall second
+PACE = 6.0
 S = 10**9
 
 
@@ -77,11 +79,17 @@ def test_composite_session_every_head_live_equals_offline(
     send_markers(marks, settings)  # before the windows: every event in [60, 120) s carries the condition
     time.sleep(2.0)
     with ChunkProducer(kafka_bootstrap, settings=settings) as producer:
-        for i, c in enumerate(chunks):  # ~20x real time: streams stay within the fusion grace of each other
-            producer.send(c)
-            if i % 150 == 149:
+        # paced by event time at PACE x real time, below what one worker sustains for this session on 2 cores:
+        # no backlog builds up, so the streams (heavy ECG/EEG chunks beside light TEMP ones) stay within the
+        # fusion grace of each other. A backlog would let light streams run ahead in event time and which heads
+        # make the grace would depend on the worker's speed, not on the data.
+        start = time.monotonic()
+        for c in chunks:
+            ahead_s = (c.t0_ns - t0) / S / PACE - (time.monotonic() - start)
+            if ahead_s > 0.05:
                 producer.flush()
-                time.sleep(0.25)
+                time.sleep(ahead_s)
+            producer.send(c)
 
     client = EventClient(redis_url, prefix=unique_prefix)
     deadline = time.monotonic() + 240

@@ -33,6 +33,7 @@ from pipeline.statecodec import (
     FORMAT_VERSION,
     decode_state,
     encode_state,
+    layouts,
     register_state_type,
     registered_types,
 )
@@ -40,6 +41,8 @@ from pipeline.steps import SubjectState, fusion_step, subject_step, window_step
 from pipeline.stream import Segment, StreamState, stream_delta, stream_init, stream_merge, stream_step
 
 LEGACY = Path(__file__).parent / "data" / "legacy_states.pkl"
+FORMAT1 = Path(__file__).parent / "data" / "format1_states.msgpack"  # written by data/make_format1_states.py
+LAYOUTS = Path(__file__).parent / "state_layouts.json"
 SECONDS = 90
 
 
@@ -260,6 +263,54 @@ def test_schema_evolution_and_unregistered_types() -> None:
         encode_state(_Unregistered(1))
     with pytest.raises(StateCodecError, match="already registered"):
         register_state_type("test-v1/1", _V2)
+
+
+def test_positional_records_refuse_extra_values_unless_upgraded() -> None:
+    """A format-2 record with more values than the class has fields (a newer writer, or a removed field)."""
+    import msgpack
+
+    register_state_type("test-pos/1", _V1)
+    register_state_type("test-pos-up/1", _V1, upgrade=lambda f: _V1(f["a"] + len(f["_extra"])))
+
+    def record(tag: str, *values: Any) -> bytes:
+        return bytes((FORMAT_VERSION,)) + msgpack.packb(msgpack.ExtType(8, msgpack.packb([tag, *values])))
+
+    assert decode_state(record("test-pos/1", 5)) == _V1(5)
+    with pytest.raises(StateCodecError, match="has 3 fields, _V1 has 1"):
+        decode_state(record("test-pos/1", 5, 6, 7))
+    assert decode_state(record("test-pos-up/1", 5, 6, 7)) == _V1(7)
+
+
+def test_registered_layouts_only_grow_at_the_end() -> None:
+    """Format 2 stores fields by position: a reordered or removed field would silently misread every
+    stored state. Each tag's fields must start with its recorded layout (tests/unit/state_layouts.json),
+    and fields added after it need defaults. A changed layout needs a new tag (``<name>/<n+1>``)."""
+    import json
+
+    recorded = json.loads(LAYOUTS.read_text())
+    now = {t: f for t, f in layouts().items() if not t.startswith("test-")}
+    assert set(recorded) <= set(now), f"tags no longer registered: {set(recorded) - set(now)}"
+    for tag, fields in now.items():
+        old = tuple(recorded.get(tag, ()))
+        assert fields[: len(old)] == old, f"{tag}: fields {fields} do not start with its stored layout {old}"
+        cls = registered_types()[tag]
+        defaults = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+        defaults |= {f.name for f in dataclasses.fields(cls) if f.default_factory is not dataclasses.MISSING}
+        if old:
+            assert set(fields[len(old) :]) <= defaults, f"{tag}: fields added after {old} need defaults"
+
+
+def test_format_1_records_are_read(shared_data: Path) -> None:
+    """Records of format 1 (fields by name), written by the previous emopipe (data/make_format1_states.py at
+    001c30c), decode to the states the current steps compute from the same real data."""
+    import msgpack
+
+    stored = msgpack.unpackb(FORMAT1.read_bytes(), raw=False)
+    kinds = _all_kinds(_live_states(str(shared_data), stored["seconds"] * 4))
+    assert set(stored["records"]) == set(kinds)
+    for name, data in stored["records"].items():
+        assert data[0] == 1, name
+        assert_same(decode_state(data), kinds[name], name)
 
 
 def test_plain_values_keep_their_types() -> None:
