@@ -20,7 +20,7 @@ from typing import Any
 from agents import metrics
 from agents.exceptions import HeadError
 from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
-from agents.state import BatchStates, StateTable
+from agents.state import BatchStates, StateTable, store_options
 from agents.topics import declare_outputs
 from pipeline.events import EmotionEvent, encode_event
 from pipeline.heads import HeadResult, Pending, head_results
@@ -134,7 +134,9 @@ class ClassifyStage(BaseStage):
 def register_classify(emo: Any, *, batch_max: int = 64, batch_within_s: float = 0.05) -> None:
     """Register the classify agent with the worker's heads (``emo.heads``)."""
     app, topics, settings = emo.app, emo.topics, emo.settings
-    stage = ClassifyStage(emo, StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions), emo.heads)
+    opts = store_options(settings)
+    table = StateTable(app, f"{STEP_ID}-subjects", partitions=settings.partitions, store_options=opts)
+    stage = ClassifyStage(emo, table, emo.heads)
     errors = ErrorPolicy(topics, settings.error_policy)
 
     @app.agent(topics.classify_in, name=STEP_ID)

@@ -35,7 +35,7 @@ from agents import metrics
 from agents.dlq import reject_payload
 from agents.preview import preview_outs
 from agents.stage import BaseStage, ErrorPolicy, Out, run_stage
-from agents.state import BatchStates, IncrementalStateTable, StateTable
+from agents.state import BatchStates, IncrementalStateTable, StateTable, store_options
 from agents.topics import declare_outputs
 from pipeline.codec import decode_chunk
 from pipeline.contract import SensorChunk, StreamCursor
@@ -135,7 +135,7 @@ def register_ingest(emo: Any) -> None:
     """Register the ingest agent and its stream-state table on an :class:`~agents.app.EmoApp`."""
     app, topics, settings = emo.app, emo.topics, emo.settings
     # stream states as a header + each chunk's segment written once (changelog bytes grow with the chunk)
-    table = IncrementalStateTable(app, TABLE, partitions=settings.partitions)
+    table = IncrementalStateTable(app, TABLE, partitions=settings.partitions, store_options=store_options(settings))
     stage = IngestStage(emo, table, emo.plan)
     errors = ErrorPolicy(topics, settings.error_policy)
 

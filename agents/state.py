@@ -48,7 +48,9 @@ register_state_type("sequence-state/1", "models.sequence:SequenceState")
 class StateTable:
     """A Faust table of pickled state objects keyed by a string."""
 
-    def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
+    def __init__(
+        self, app: faust.App, name: str, *, partitions: int, store_options: dict[str, Any] | None = None
+    ) -> None:
         self.name = name
         STATE_BYTES_WRITTEN.setdefault(name, 0)
         self.table = app.Table(
@@ -59,6 +61,7 @@ class StateTable:
             partitions=partitions,
             # one state can exceed Kafka's 1 MB default (window buffers, pending multimodal slots)
             extra_topic_configs={"max.message.bytes": str(MAX_STATE_BYTES)},
+            options=store_options,
         )
 
     def get(self, key: str) -> Any:
@@ -90,6 +93,25 @@ class StateTable:
         self.table.pop(key.encode(), None)
 
 
+def store_options(settings: Any) -> dict[str, Any] | None:
+    """Options of a table's store: RocksDB memory bounded per table partition (None for other stores).
+
+    Faust's RocksDB defaults are a 64 MB memtable (x3) and a 2 GB block cache per partition's database. A
+    real-time worker writes a few KB of state per subject-second, so its memtables filled for hours and its
+    resident memory grew at the state write rate (+386 MB/h at 20 subjects in the 30-minute soak). With
+    ``state_write_buffer_mb`` and ``state_block_cache_mb`` a worker's table memory is bounded by
+    ``tables x partitions x (2 x write buffer + block cache)``.
+    """
+    if not str(settings.store).startswith("rocksdb"):
+        return None
+    mb = 1024 * 1024
+    return {
+        "write_buffer_size": settings.state_write_buffer_mb * mb,
+        "max_write_buffer_number": 2,
+        "block_cache_size": settings.state_block_cache_mb * mb,
+    }
+
+
 @contextmanager
 def _in_event(event: Any) -> Iterator[None]:
     """Table writes inside go to the changelog partition of ``event`` (see :meth:`StateTable.set`)."""
@@ -117,8 +139,10 @@ class IncrementalStateTable(StateTable):
     one header fetch; a table restored from the changelog changes the header and misses the cache.
     """
 
-    def __init__(self, app: faust.App, name: str, *, partitions: int) -> None:
-        super().__init__(app, name, partitions=partitions)
+    def __init__(
+        self, app: faust.App, name: str, *, partitions: int, store_options: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(app, name, partitions=partitions, store_options=store_options)
         self._cache: dict[str, tuple[bytes, Any]] = {}
 
     def get(self, key: str) -> Any:
@@ -244,4 +268,4 @@ class BatchStates:
         await producer.flush()
 
 
-__all__ = ["STATE_BYTES_WRITTEN", "BatchStates", "IncrementalStateTable", "StateTable"]
+__all__ = ["STATE_BYTES_WRITTEN", "BatchStates", "IncrementalStateTable", "StateTable", "store_options"]

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     app_id: str = Field("emopipe", description="Faust application id (consumer group)")
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    state_write_buffer_mb: int = Field(
+        4, ge=1, le=256,
+        description="RocksDB memtable size per table partition (Faust's default is 64 MB: a worker's memory then "
+        "grows with the state it writes until each memtable is full)",
+    )  # fmt: skip
+    state_block_cache_mb: int = Field(
+        8, ge=1, le=4096, description="RocksDB block cache per table partition (Faust's default is 2 GB)"
+    )
     worker_compression: Literal["lz4", "zstd", "gzip", "none"] = Field(
         "gzip",
         description="compression of every batch a worker writes to Kafka (windows, events, previews, changelogs); "

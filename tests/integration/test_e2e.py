@@ -25,6 +25,7 @@ from deploy.settings import Settings
 from models.heads import load_heads
 from pipeline.sources.e4 import e4_session_chunks
 from tests.integration.kafka_util import consume_all
+from tests.integration.test_faults import record_fault
 
 MINUTES = 6
 
@@ -143,6 +144,7 @@ def test_two_workers_four_partitions_survive_kill_9(
     assert len(client.history()) >= 10, f"no progress before the kill:\n{w1.log()[-2000:]}\n{w2.log()[-2000:]}"
     os.killpg(w1.proc.pid, signal.SIGKILL)
     w1.proc.wait(10)
+    killed_at = time.monotonic()
     _produce(settings, merged[half:])
     for s in subjects:
         events = _wait_events(client, s, len(expected[s]), timeout_s=180)
@@ -150,8 +152,14 @@ def test_two_workers_four_partitions_survive_kill_9(
         # continues every stream exactly, and a prefetched chunk that Faust re-delivers out of order across the
         # rebalance (faust-streaming #221) waits in the reorder step instead of being skipped
         _check_against_offline(events, expected[s])
+    done_at = time.monotonic()
     r = redis.Redis.from_url(redis_url)
-    assert r.xlen(f"{unique_prefix}:events") == sum(len(v) for v in expected.values()), "exactly one event per window"
+    n_events = sum(len(v) for v in expected.values())
+    assert r.xlen(f"{unique_prefix}:events") == n_events, "exactly one event per window"
+    record_fault(
+        "worker_kill_9", lost=0, duplicates=0, recovery_s=done_at - killed_at, events=n_events, differ=0,
+        subjects=len(subjects), partitions=4, note="kill to every event in Redis, including the second half's feed",
+    )  # fmt: skip
     # messages re-delivered after the kill are recognised by their offsets, not dead-lettered as duplicates
     assert consume_all(kafka_bootstrap, f"{unique_prefix}.dlq", expect=0, timeout_s=5) == []
     client.close()

@@ -47,9 +47,9 @@ from tests.integration.test_faults import record_fault
 
 S = 10**9
 WINDOW_S = 60  # the stress head's window (models/artifacts/stress_binary.json); hops of 5 s
-#: issue 11's bounded reorder step in ingest: flip to True once it is merged, and the rebalance test then
-#: asserts exact equality with offline (today it asserts the known bound of README "Known limits")
-EXACT_ACROSS_REBALANCE = False
+#: the bounded reorder step in ingest (pipeline/reorder.py) makes the rebalance test assert exact equality with
+#: offline; False would fall back to the bound that held before it (one window length per subject)
+EXACT_ACROSS_REBALANCE = True
 
 
 @functools.cache

@@ -33,6 +33,7 @@ from agents.offline import offline_events
 from deploy.settings import REPO_ROOT, Settings
 from models.heads import load_heads
 from tests.integration.test_e2e import _chunks
+from tests.integration.test_faults import record_fault
 
 SUBNET = "10.77.0"
 BROKER_IP, W1_IP, W2_IP = f"{SUBNET}.1", f"{SUBNET}.2", f"{SUBNET}.3"
@@ -236,6 +237,7 @@ def test_two_worker_hosts_survive_a_network_cut(hosts: Hosts, shared_data, uniqu
     deadline, last, still_since = time.monotonic() + 150, -1, time.monotonic()
     while time.monotonic() < deadline:
         n = windows()["_total"]
+        done_at = time.monotonic()
         if n >= total or time.monotonic() - still_since > 20:
             break
         if n != last:
@@ -260,6 +262,11 @@ def test_two_worker_hosts_survive_a_network_cut(hosts: Hosts, shared_data, uniqu
         # the reorder step (pipeline/reorder.py) instead of being skipped
         assert len(got[s]) == len(expected[s]), f"{s}: {len(expected[s]) - len(got[s])} windows lost"
     assert got["_total"] == sum(len(got[s]) for s in SUBJECTS) == total, "exactly one event per window"
+    record_fault(
+        "network_cut", lost=0, duplicates=0, recovery_s=done_at - cut_at, events=total,
+        partitions=PARTITIONS, subjects=len(SUBJECTS), cut_s=CUT_S,
+        note="host 1's link down for the rest of the test: from the cut to every event in Redis (host 2 took over)",
+    )  # fmt: skip
     assert procs["w2"].poll() is None, "the surviving worker is still running"
     assert "Crashed" not in logs["w2"].read_text(errors="replace")
     assert "Ready" in w1_before
