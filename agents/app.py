@@ -106,6 +106,9 @@ def create_app(settings: Settings, *, stages: tuple[str, ...] = ALL_STAGES) -> E
         Stage ids to register, in pipeline order.
     """
     plan, heads = _heads(settings, with_modules="classify" in stages)
+    from agents import rebalance
+
+    rebalance.install()  # no record fetched before a rebalance is delivered after it (agents/rebalance.py)
     app = faust.App(settings.app_id, **faust_options(settings))
     topics = declare_topics(app, settings)
     emo = EmoApp(app=app, topics=topics, settings=settings, plan=plan, heads=tuple(heads))
