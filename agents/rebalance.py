@@ -10,8 +10,10 @@ never reached ingest, its stream continued from 115 with a gap, and the subject 
 step cannot help with chunks that are never delivered.
 
 :func:`install` wraps ``Consumer._wait_next_records``: the generation is read *before* the wait, and a batch that
-comes back under another generation is discarded (logged). The new assignment's seek to the committed offsets
-reads those records again, in order, and nothing is skipped. Idempotent; installed by :func:`agents.app.create_app`.
+comes back under another generation is discarded (logged) and each of its partitions is sought back to the
+batch's first record, so those records are read again, in order; a Faust "gap" is never seen and nothing is
+committed past them. (Discarding alone was not enough: a run of the rebalance test showed the fetch position past
+the batch and Faust committing through it.) Idempotent; installed by :func:`agents.app.create_app`.
 """
 
 from __future__ import annotations
@@ -39,14 +41,32 @@ def generation_guard(original: Callable[..., Awaitable[Any]]) -> Callable[..., A
             DISCARDED["batches"] += 1
             DISCARDED["records"] += n
             logger.info(
-                "discarded %d records fetched under consumer generation %s (now %s): re-read from the committed "
-                "offsets", n, generation, self.app.consumer_generation_id,
+                "discarded %d records fetched under consumer generation %s (now %s): seeking back to re-read them",
+                n, generation, self.app.consumer_generation_id,
             )  # fmt: skip
+            await _seek_back(self, records)
             return {}, active_partitions
         return records, active_partitions
 
     wait_next_records._emopipe_generation_guard = True  # type: ignore[attr-defined]
     return wait_next_records
+
+
+async def _seek_back(consumer: Any, records: Any) -> None:
+    """Seek each partition of a discarded batch back to its first record (also Faust's read offset).
+
+    Without it the fetch position stays past the batch and Faust, seeing the next record beyond its read offset,
+    records a "gap" and commits through the discarded records. A partition no longer assigned here is read by its
+    new owner from the committed offset (the discarded records were never acknowledged).
+    """
+    for tp, recs in records.items():
+        if not recs:
+            continue
+        offset = min(r.offset for r in recs)
+        try:
+            await consumer.seek(tp, offset)
+        except Exception as exc:  # revoked meanwhile: its new owner starts at the committed offset
+            logger.info("not seeking %s back to %d here (%s): read from the committed offset", tp, offset, exc)
 
 
 def install() -> None:
