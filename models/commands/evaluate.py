@@ -287,22 +287,18 @@ def _stress_seq(
     return res
 
 
-def record_stress_seq(
-    res: dict[str, Any], art: Path, acc: dict[str, Any], max_cut_s: float = 900.0, cut_draws: int = 5
-) -> None:
-    """Print the table of an :func:`models.evaluation.evaluate_stress` run of :func:`stress_seq_candidates`,
-    write the metrics into the sequence / head cards in ``art`` and ``acc["stress_seq"]``."""
-    from models import defaults
-    from models.build import STRESS_EXTRA_CARDS
-    from models.evaluation import CLOCK_CONTROL
-    from models.export import update_card
+#: the columns of a stress evaluation's summary table
+SUMMARY_COLUMNS = ("balanced_accuracy", "macro_f1", "auroc", "balanced_accuracy_start_cut", "start_cut_delta")
+
+
+def print_stress_summary(res: dict[str, Any], title: str) -> dict[str, Any]:
+    """Print the table and one line per model (BA with its CI, start-cut delta, leak check) of an
+    :func:`models.evaluation.evaluate_stress` run; return the per-model summaries (:func:`stress_summary`)."""
     from models.metrics import format_table
 
-    models = res["models"]
-    summary = {k: stress_summary(v) for k, v in models.items()}
-    cols = ("balanced_accuracy", "macro_f1", "auroc", "balanced_accuracy_start_cut", "start_cut_delta")
-    print(f"\n## stress_binary sequence models and heads: {res['folds']}, {len(res['subjects'])} subjects\n")
-    print(format_table(summary, cols))
+    summary = {k: stress_summary(v) for k, v in res["models"].items()}
+    print(f"\n## {title}: {res['folds']}, {len(res['subjects'])} subjects\n")
+    print(format_table(summary, SUMMARY_COLUMNS))
     for k, v in summary.items():
         lo, hi = v["balanced_accuracy_ci95"]
         dlo, dhi = v["start_cut_delta_ci95"]
@@ -312,6 +308,21 @@ def record_stress_seq(
             f"strict={'holds' if v['leak_check_holds'] else 'FAILS'}, "
             f"within noise={'yes' if v['leak_check_within_score_noise'] else 'NO'}"
         )
+    return summary
+
+
+def record_stress_seq(
+    res: dict[str, Any], art: Path, acc: dict[str, Any], max_cut_s: float = 900.0, cut_draws: int = 5
+) -> None:
+    """Print the table of an :func:`models.evaluation.evaluate_stress` run of :func:`stress_seq_candidates`,
+    write the metrics into the sequence / head cards in ``art`` and ``acc["stress_seq"]``."""
+    from models import defaults
+    from models.build import STRESS_EXTRA_CARDS
+    from models.evaluation import CLOCK_CONTROL
+    from models.export import update_card
+
+    models = res["models"]
+    summary = print_stress_summary(res, "stress_binary sequence models and heads")
     ok = [k for k in ("mlp", "lstm", "tcn") if summary[k]["leak_check_within_score_noise"]]
     best = max(ok, key=lambda k: summary[k]["balanced_accuracy"]) if ok else None
     print(f"\nbest of mlp/lstm/tcn on LOSO balanced accuracy with the leak check within noise: {best}")
@@ -335,7 +346,7 @@ def record_stress_seq(
             "paired subject-bootstrap interval of cut - full",
             "balanced_accuracy_ci95": m["balanced_accuracy_ci95"],
             "per_subject_balanced_accuracy": m["per_subject_balanced_accuracy"],
-            "compared": {k: {kk: v[kk] for kk in cols} for k, v in summary.items()},
+            "compared": {k: {kk: v[kk] for kk in SUMMARY_COLUMNS} for k, v in summary.items()},
             "clock_control_start_cut": summary[CLOCK_CONTROL]["balanced_accuracy_start_cut"],
             "loso_train_s": m["loso_train_s"],
         }
@@ -358,7 +369,6 @@ def _resp(
     from models.build import RESP_CARD, RESP_NOTE
     from models.evaluation import CLOCK_CONTROL, evaluate_stress
     from models.export import update_card
-    from models.metrics import format_table
 
     head = defaults.with_fit(defaults.STRESS_RESP_HEAD, args.seed, args.epochs)
     source = resp.resp_arrays(data_dir, cache, int_list(args.subjects))
@@ -367,14 +377,7 @@ def _resp(
         args.max_cut_s, n_folds=args.folds, n_cut_draws=args.cut_draws, source=source,
     )  # fmt: skip
     models = res["models"]
-    summary = {k: stress_summary(v) for k, v in models.items()}
-    cols = ("balanced_accuracy", "macro_f1", "auroc", "balanced_accuracy_start_cut", "start_cut_delta")
-    print(f"\n## stress_resp (PPG-derived respiration): {res['folds']}, {len(res['subjects'])} subjects\n")
-    print(format_table(summary, cols))
-    for k, v in summary.items():
-        lo, hi = v["balanced_accuracy_ci95"]
-        ba, cut = v["balanced_accuracy"], v["start_cut_delta"]
-        print(f"- {k}: BA {ba:.3f} (95% CI {lo:.3f}-{hi:.3f}); cut - full {cut:+.3f}")
+    summary = print_stress_summary(res, "stress_resp (PPG-derived respiration)")
     m = models[head.name]
     acc["stress_resp"] = {
         **{k.replace(" (leak control)", ""): v for k, v in summary.items()},
@@ -393,7 +396,7 @@ def _resp(
         "paired subject-bootstrap interval of cut - full",
         "balanced_accuracy_ci95": m["balanced_accuracy_ci95"],
         "per_subject_balanced_accuracy": m["per_subject_balanced_accuracy"],
-        "compared": {k: {kk: v[kk] for kk in cols} for k, v in summary.items()},
+        "compared": {k: {kk: v[kk] for kk in SUMMARY_COLUMNS} for k, v in summary.items()},
         "clock_control_start_cut": summary[CLOCK_CONTROL]["balanced_accuracy_start_cut"],
         "loso_train_s": m["loso_train_s"],
     }
