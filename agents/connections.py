@@ -24,6 +24,7 @@ Secrets
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -171,3 +172,10 @@ def install_log_redaction(settings: Settings) -> None:
     factory._emopipe_redacting = True  # type: ignore[attr-defined]
     factory._emopipe_previous = previous  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on now (for local services, workers and tests)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

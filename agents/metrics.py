@@ -19,6 +19,9 @@ name                                       type       labels
 ``emopipe_sink_retries_total``             counter    sink
 ``emopipe_state_bytes_written_total``      counter    table
 ``emopipe_ingest_chunks_total``            counter    modality, outcome (accepted | held | reordered | gap | after_gap)
+``emopipe_state_store_memory_bytes``       gauge      part (cache: the shared RocksDB cache, memtables included;
+                                                      memtables; budget)
+``emopipe_python_allocated_blocks``        gauge      (none: objects allocated by the interpreter, for leak hunts)
 =========================================  =========  ===========================================
 
 The module also keeps the process's recent dead letters for ``/status`` (:func:`recent_dead_letters`).
@@ -28,9 +31,10 @@ from __future__ import annotations
 
 import collections
 import functools
+import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +72,7 @@ class Metrics:
     sink_retries: Counter
     state_bytes: Counter
     ingest_chunks: Counter
+    store_memory: Gauge
 
 
 def build_metrics(registry: CollectorRegistry | None = None, *, process: bool = True) -> Metrics:
@@ -77,6 +82,7 @@ def build_metrics(registry: CollectorRegistry | None = None, *, process: bool = 
     if process:
         ProcessCollector(registry=reg)
         PlatformCollector(registry=reg)
+    _python_blocks(reg)
     return Metrics(
         registry=reg,
         messages=Counter("emopipe_stage_messages", "Messages taken by a stage", ["stage"], registry=reg),
@@ -121,7 +127,21 @@ def build_metrics(registry: CollectorRegistry | None = None, *, process: bool = 
             ["modality", "outcome"],
             registry=reg,
         ),
+        store_memory=Gauge(
+            "emopipe_state_store_memory_bytes",
+            "RocksDB memory of this worker's tables: the shared cache (memtables charged to it), the memtables, "
+            "and the budget (EMOPIPE_STATE_MEMORY_MB)",
+            ["part"],
+            registry=reg,
+        ),
     )
+
+
+def _python_blocks(reg: CollectorRegistry) -> None:
+    """Register ``emopipe_python_allocated_blocks`` (``sys.getallocatedblocks()`` at scrape time) in ``reg``."""
+    Gauge(
+        "emopipe_python_allocated_blocks", "Memory blocks allocated by the Python interpreter", registry=reg
+    ).set_function(sys.getallocatedblocks)
 
 
 @functools.cache
@@ -241,6 +261,13 @@ def ingest_chunks(modality: str, **counts: int) -> None:
     for outcome, n in counts.items():
         if n:
             c.labels(modality, outcome).inc(n)
+
+
+def watch_store_memory(usage: dict[str, Callable[[], float]]) -> None:
+    """Report RocksDB memory at scrape time: ``usage`` maps a part name to a callable giving bytes."""
+    g = get_metrics().store_memory
+    for part, fn in usage.items():
+        g.labels(part).set_function(fn)
 
 
 def state_written(table: str, nbytes: int) -> None:

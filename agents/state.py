@@ -23,12 +23,17 @@ import weakref
 from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import is_dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
+import faust.stores
+from faust.stores.rocksdb import RocksDBOptions
+from faust.stores.rocksdb import Store as RocksDBStore
 from faust.streams import _current_event
+from yarl import URL
 
 from agents import metrics
+from agents.exceptions import AgentError
 from pipeline.exceptions import StateCodecError
 from pipeline.statecodec import decode_state, encode_state, register_state_type
 from pipeline.stream import StreamHeader, StreamState, stream_delta, stream_merge
@@ -61,6 +66,7 @@ class StateTable:
             partitions=partitions,
             # one state can exceed Kafka's 1 MB default (window buffers, pending multimodal slots)
             extra_topic_configs={"max.message.bytes": str(MAX_STATE_BYTES)},
+            store=store_url(str(app.conf.store), store_options, name),
             options=store_options,
         )
 
@@ -93,14 +99,21 @@ class StateTable:
         self.table.pop(key.encode(), None)
 
 
-def store_options(settings: Any) -> dict[str, Any] | None:
-    """Options of a table's store: RocksDB memory bounded per table partition (None for other stores).
+#: the store URL scheme of :class:`BoundedRocksDBStore` (Faust's ``rocksdb://`` with one memory budget)
+BOUNDED_ROCKSDB_SCHEME = "emopipe-rocksdb"
+faust.stores.STORES.aliases.setdefault(BOUNDED_ROCKSDB_SCHEME, "agents.state:BoundedRocksDBStore")
 
-    Faust's RocksDB defaults are a 64 MB memtable (x3) and a 2 GB block cache per partition's database. A
-    real-time worker writes a few KB of state per subject-second, so its memtables filled for hours and its
-    resident memory grew at the state write rate (+386 MB/h at 20 subjects in the 30-minute soak). With
-    ``state_write_buffer_mb`` and ``state_block_cache_mb`` a worker's table memory is bounded by
-    ``tables x partitions x (2 x write buffer + block cache)``.
+
+def store_options(settings: Any) -> dict[str, Any] | None:
+    """Options of a table's store: every RocksDB database of the worker in one memory budget (None: not RocksDB).
+
+    Faust's RocksDB defaults are a 64 MB memtable (x3) and a 2 GB block cache for each table partition's
+    database. A real-time worker writes a few KB of state per subject-second, so its memtables filled for hours
+    and its resident memory grew at the state write rate (+386 MB/h at 20 subjects in a 30-minute soak). Here
+    each memtable is ``state_write_buffer_mb``, and all databases of the process share one LRU cache of
+    ``state_memory_mb`` that also holds their index and filter blocks and is charged for their memtables (a
+    RocksDB write buffer manager): the worker's RocksDB memory is bounded by ``state_memory_mb`` whatever the
+    number of tables and partitions.
     """
     if not str(settings.store).startswith("rocksdb"):
         return None
@@ -108,8 +121,109 @@ def store_options(settings: Any) -> dict[str, Any] | None:
     return {
         "write_buffer_size": settings.state_write_buffer_mb * mb,
         "max_write_buffer_number": 2,
-        "block_cache_size": settings.state_block_cache_mb * mb,
+        "memory_budget_bytes": settings.state_memory_mb * mb,
     }
+
+
+def store_url(settings_store: str, options: dict[str, Any] | None, table_name: str) -> str | None:
+    """The Faust store URL of a table: ``emopipe-rocksdb:<path>`` when ``options`` carry a memory budget.
+
+    The path is the store URL's own, or the table name as Faust gives it: the same database directory as a
+    plain ``rocksdb://`` table, so a worker keeps its state across the change. (A scheme-only yarl URL is
+    false, and Faust would then fall back to the app's store.)
+    """
+    if options is None or "memory_budget_bytes" not in options:
+        return None
+    return f"{BOUNDED_ROCKSDB_SCHEME}:{URL(settings_store).path or table_name}"
+
+
+class SharedStoreMemory:
+    """One RocksDB LRU cache and write buffer manager for every database of the process.
+
+    Parameters
+    ----------
+    budget_bytes
+        Capacity of the cache. Memtables are charged to it (up to half of it, then RocksDB flushes), and
+        index and filter blocks live in it, so data blocks, indexes, filters and memtables together stay
+        within the budget.
+    """
+
+    _by_budget: ClassVar[dict[int, SharedStoreMemory]] = {}
+
+    def __init__(self, budget_bytes: int) -> None:
+        import rocksdict
+
+        self.budget_bytes = budget_bytes
+        self.cache = rocksdict.Cache(budget_bytes)
+        self.write_buffers = rocksdict.WriteBufferManager.new_write_buffer_manager_with_cache(
+            budget_bytes // 2, False, self.cache
+        )
+
+    @classmethod
+    def for_budget(cls, budget_bytes: int) -> SharedStoreMemory:
+        """The process's shared memory of this budget (created, and reported as metrics, once)."""
+        shared = cls._by_budget.get(budget_bytes)
+        if shared is None:
+            shared = cls._by_budget[budget_bytes] = cls(budget_bytes)
+            metrics.watch_store_memory({
+                "cache": shared.cache.get_usage,
+                "memtables": shared.write_buffers.get_usage,
+                "budget": lambda: float(budget_bytes),
+            })  # fmt: skip
+        return shared
+
+
+class BoundedRocksDBOptions(RocksDBOptions):
+    """Faust's rocksdict options, with the process's :class:`SharedStoreMemory` instead of a cache per database."""
+
+    def __init__(self, memory_budget_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.memory_budget_bytes = memory_budget_bytes
+
+    def as_options(self) -> Any:
+        """rocksdict ``Options`` of one table partition's database."""
+        import rocksdict
+
+        shared = SharedStoreMemory.for_budget(self.memory_budget_bytes)
+        opts = rocksdict.Options(raw_mode=True)
+        opts.create_if_missing(True)
+        opts.set_max_open_files(self.max_open_files)
+        opts.set_write_buffer_size(self.write_buffer_size)
+        opts.set_target_file_size_base(self.target_file_size_base)
+        opts.set_max_write_buffer_number(self.max_write_buffer_number)
+        opts.set_write_buffer_manager(shared.write_buffers)
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+        table.set_block_cache(shared.cache)
+        table.set_cache_index_and_filter_blocks(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
+        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+        opts.set_block_based_table_factory(table)
+        return opts
+
+
+class BoundedRocksDBStore(RocksDBStore):
+    """Faust's RocksDB store (rocksdict driver) whose databases share one memory budget (``emopipe-rocksdb://``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        o = self.rocksdb_options
+        extra = dict(o.extra_options)
+        budget = int(extra.pop("memory_budget_bytes", 64 << 20))
+        if not o.use_rocksdict:
+            msg = "the emopipe-rocksdb store needs the rocksdict driver (pip install faust-streaming[rocksdict])"
+            raise AgentError(msg)
+        self.rocksdb_options = BoundedRocksDBOptions(
+            budget,
+            max_open_files=o.max_open_files,
+            write_buffer_size=o.write_buffer_size,
+            max_write_buffer_number=o.max_write_buffer_number,
+            target_file_size_base=o.target_file_size_base,
+            bloom_filter_size=o.bloom_filter_size,
+            use_rocksdict=True,
+            ttl=o.ttl,
+            **extra,
+        )
 
 
 @contextmanager
@@ -268,4 +382,12 @@ class BatchStates:
         await producer.flush()
 
 
-__all__ = ["STATE_BYTES_WRITTEN", "BatchStates", "IncrementalStateTable", "StateTable", "store_options"]
+__all__ = [
+    "STATE_BYTES_WRITTEN",
+    "BatchStates",
+    "BoundedRocksDBStore",
+    "IncrementalStateTable",
+    "SharedStoreMemory",
+    "StateTable",
+    "store_options",
+]

@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,18 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agents.connections import free_port  # noqa: E402
 from agents.producer import ChunkProducer  # noqa: E402
 from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
 from deploy.settings import Settings  # noqa: E402
 from pipeline.codec import encode  # noqa: E402
 from pipeline.contract import SensorChunk  # noqa: E402
 from pipeline.sources.e4 import E4_MODALITIES, e4_session_chunks, parse_e4_csv  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -55,8 +49,8 @@ def broker(bootstrap: str | None) -> Iterator[str]:
         yield bootstrap
         return
     with tempfile.TemporaryDirectory(prefix="emopipe-bench-") as tmp:
-        port = _free_port()
-        env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(_free_port()),
+        port = free_port()
+        env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(free_port()),
                "KAFKA_DATA_DIR": str(Path(tmp) / "kafka")}  # fmt: skip
         subprocess.run(["bash", str(ROOT / "deploy/kafka/start.sh")], env=env, check=True)
         try:

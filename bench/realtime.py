@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.client import EventClient  # noqa: E402
 from agents.commands.demo import start_worker, stop_worker, wait_ready  # noqa: E402
+from agents.connections import free_port  # noqa: E402
 from agents.sources import read_e4_session  # noqa: E402
 from agents.topics import ensure_topics  # noqa: E402
 from bench._report import RESULTS_DIR, append_row, write_results  # noqa: E402
@@ -297,15 +298,71 @@ def slope_per_s(samples: list[tuple[float, float]], from_t: float) -> float:
     return float(np.polyfit([t for t, _ in half], [v for _, v in half], 1)[0])
 
 
-def start_procs(kind: str, lv: Level, s: Settings, tag: str) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
-    """``lv.workers`` processes of ``kind`` in one consumer group, each with its own state directory."""
-    procs, logs = [], []
+def start_procs(
+    kind: str, lv: Level, s: Settings, tag: str
+) -> tuple[list[subprocess.Popen[bytes]], list[Path], list[int]]:
+    """``lv.workers`` processes of ``kind`` in one consumer group, each with its own state directory.
+
+    Workers serve their web endpoints (``/metrics``) on the returned ports (0: none, for the pass-through).
+    """
+    procs, logs, ports = [], [], []
     for j in range(lv.workers):
         sj = s.model_copy(update={"state_dir": s.state_dir / f"{tag}-w{j}"})
         log = ROOT / ".run" / "logs" / f"bench-realtime-{tag}-w{j}.log"
-        procs.append(start_worker(sj, log) if kind == "worker" else start_passthrough(sj, log))
+        port = free_port() if kind == "worker" else 0
+        procs.append(start_worker(sj, log, web_port=port) if kind == "worker" else start_passthrough(sj, log))
         logs.append(log)
-    return procs, logs
+        ports.append(port)
+    return procs, logs, ports
+
+
+def memory_split(
+    rss: list[tuple[float, float]], parts: list[tuple[float, dict[str, float]]], wall_s: float
+) -> dict[str, Any]:
+    """Where RSS goes over time: RocksDB's shared cache (memtables charged to it), the rest, Python's heap blocks.
+
+    Slopes are over the second half, per hour, like the RSS slope.
+    """
+    if not parts or len(parts) != len(rss):
+        return {}
+    cache = [(t, p["rocksdb_cache_mb"]) for t, p in parts]
+    rest = [(t, v - c) for (t, v), (_, c) in zip(rss, cache, strict=True)]
+    blocks = [(t, p["python_blocks"]) for t, p in parts]
+    return {
+        "rocksdb_cache_mb_ready_end": (round(cache[0][1], 1), round(cache[-1][1], 1)),
+        "rocksdb_memtables_mb_end": round(parts[-1][1]["rocksdb_memtables_mb"], 1),
+        "rocksdb_cache_slope_mb_per_h_second_half": round(slope_per_s(cache, wall_s / 2) * 3600, 1),
+        "rss_minus_rocksdb_slope_mb_per_h_second_half": round(slope_per_s(rest, wall_s / 2) * 3600, 1),
+        "python_blocks_ready_end": (int(blocks[0][1]), int(blocks[-1][1])),
+        "python_blocks_slope_per_h_second_half": round(slope_per_s(blocks, wall_s / 2) * 3600),
+        "memory_parts_samples": [(round(t, 1), {k: round(v, 1) for k, v in p.items()}) for t, p in parts],
+    }
+
+
+def memory_parts_mb(ports: list[int]) -> dict[str, float]:
+    """RocksDB cache and memtable usage (MB) and Python allocated blocks, summed over the workers' /metrics."""
+    import urllib.request
+
+    out = {"rocksdb_cache_mb": 0.0, "rocksdb_memtables_mb": 0.0, "python_blocks": 0.0}
+    names = {
+        'emopipe_state_store_memory_bytes{part="cache"}': ("rocksdb_cache_mb", 1 / 2**20),
+        'emopipe_state_store_memory_bytes{part="memtables"}': ("rocksdb_memtables_mb", 1 / 2**20),
+        "emopipe_python_allocated_blocks": ("python_blocks", 1.0),
+    }
+    for port in ports:
+        if not port:
+            continue
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name in names:
+                key, scale = names[name]
+                out[key] += float(value) * scale
+    return out
 
 
 def fused_by_subject(s: Settings, n: int) -> dict[str, list[Any]]:
@@ -376,7 +433,7 @@ def run_level(
     tag = f"{kind}{n}{w}-{int(time.time())}"
     s = base.model_copy(update={"topic_prefix": tag, "app_id": tag, "partitions": lv.partitions})
     ensure_topics(s)
-    workers, logs = start_procs(kind, lv, s, tag)
+    workers, logs, ports = start_procs(kind, lv, s, tag)
     res: dict[str, Any] = {
         "kind": kind,
         "subjects": n,
@@ -438,6 +495,7 @@ def run_level(
             )
         lags: list[tuple[float, int]] = []
         rss: list[tuple[float, float]] = []  # all workers together, MB
+        parts: list[tuple[float, dict[str, float]]] = []  # RocksDB and Python heap, from the workers' /metrics
         group_lag = GroupLag(s.kafka_bootstrap, s.app_id, sources, f"{tag}.")
         group_lag()
         done0 = group_lag.committed_raw()
@@ -445,6 +503,8 @@ def run_level(
             lag = group_lag()
             lags.append((time.time() - w0, sum(lag.values())))
             rss.append((time.time() - w0, sum(rss_mb(p) for p in wpids.values())))
+            if kind == "worker":
+                parts.append((time.time() - w0, memory_parts_mb(ports)))
             time.sleep(max(0.0, min(lv.sample_s, t_end - time.time())))
         c1 = {k: cpu_s(p) for k, p in ids.items()}
         b1, w1, la1 = log_bytes(kafka_data / "logs"), time.time(), os.getloadavg()
@@ -516,6 +576,7 @@ def run_level(
                     "per_worker_end": {k: round(v, 1) for k, v in rss_end.items()},
                     "per_subject": round((sum(rss_end.values()) - sum(rss_ready.values())) / n, 3),
                     "slope_mb_per_h_second_half": round(slope_per_s(rss, wall / 2) * 3600, 1),
+                    **memory_split(rss, parts, wall),
                 },
                 "kafka_bytes_per_subject_s": {t: round(v / subj_s, 1) for t, v in sorted(mine.items())},
                 "kafka_bytes_per_subject_s_total": round(total_b / subj_s, 1),
@@ -751,6 +812,7 @@ def soak_summary(r: dict[str, Any]) -> dict[str, Any]:
         "duration_s": r["duration_s"],
         "rss_slope_mb_per_h_second_half": r["worker_rss_mb"]["slope_mb_per_h_second_half"],
         "rss_mb_ready_end": (r["worker_rss_mb"]["ready"], r["worker_rss_mb"]["end"]),
+        **{k: v for k, v in r["worker_rss_mb"].items() if k.startswith(("rocksdb_", "rss_minus", "python_blocks_"))},
         "lag_max_messages": r["lag_max_messages"],
         "lag_slope_msgs_per_s_second_half": r["lag_slope_msgs_per_s"],
         "sustained": r["sustained"],
@@ -769,7 +831,11 @@ def report_soak(r: dict[str, Any], args: argparse.Namespace) -> None:
     ref = ", ".join(f"{k}: {v['in_redis']}/{v['expected']}" for k, v in lc.get("offline_reference", {}).items())
     figures = (
         f"{sm['subjects']} subjects x {sm['duration_s']} s: RSS {sm['rss_mb_ready_end'][0]} -> "
-        f"{sm['rss_mb_ready_end'][1]} MB, slope {sm['rss_slope_mb_per_h_second_half']} MB/h over the second half; "
+        f"{sm['rss_mb_ready_end'][1]} MB, slope {sm['rss_slope_mb_per_h_second_half']} MB/h over the second half "
+        f"(RocksDB cache {sm.get('rocksdb_cache_mb_ready_end')} MB, slope "
+        f"{sm.get('rocksdb_cache_slope_mb_per_h_second_half')} MB/h; the rest "
+        f"{sm.get('rss_minus_rocksdb_slope_mb_per_h_second_half')} MB/h; Python blocks "
+        f"{sm.get('python_blocks_ready_end')}, slope {sm.get('python_blocks_slope_per_h_second_half')}/h); "
         f"lag max {sm['lag_max_messages']} msgs, slope {sm['lag_slope_msgs_per_s_second_half']} msgs/s "
         f"({'bounded' if sm['sustained'] else 'NOT bounded'}); fused events in Redis {sm['events_in_redis']} of "
         f"{sm['events_expected']} expected, lost {sm['lost']}, duplicates {sm['duplicates']} "

@@ -55,12 +55,14 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     state_write_buffer_mb: int = Field(
         4, ge=1, le=256,
-        description="RocksDB memtable size per table partition (Faust's default is 64 MB: a worker's memory then "
-        "grows with the state it writes until each memtable is full)",
+        description="RocksDB memtable size per table partition, within state_memory_mb (Faust's default is 64 MB: "
+        "a worker's memory then grows with the state it writes until each memtable is full)",
     )  # fmt: skip
-    state_block_cache_mb: int = Field(
-        8, ge=1, le=4096, description="RocksDB block cache per table partition (Faust's default is 2 GB)"
-    )
+    state_memory_mb: int = Field(
+        64, ge=8, le=65536,
+        description="all RocksDB memory of one worker: one LRU cache shared by every table partition, holding "
+        "data, index and filter blocks, and charged for the memtables (Faust's default is a 2 GB cache per partition)",
+    )  # fmt: skip
     worker_compression: Literal["lz4", "zstd", "gzip", "none"] = Field(
         "gzip",
         description="compression of every batch a worker writes to Kafka (windows, events, previews, changelogs); "

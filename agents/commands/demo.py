@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agents.connections import free_port
 from deploy.settings import REPO_ROOT, Settings
 from pipeline.text import escape_text
 
@@ -68,14 +69,6 @@ def start_worker(settings: Settings, log_path: Path, web_port: int = 0) -> subpr
              *(("--web-port", str(web_port)) if web_port else ("--without-web",))],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_dashboard(
@@ -182,7 +175,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     topics_cmd.run(argparse.Namespace(partitions=None, list=False), settings)
     log_path = REPO_ROOT / ".run" / "logs" / f"worker-{run_id}.log"
     print(f"[demo] starting a Faust worker (log: {log_path})", file=sys.stderr)
-    web_port = _free_port() if args.dashboard_port >= 0 else 0
+    web_port = free_port() if args.dashboard_port >= 0 else 0
     worker = start_worker(settings, log_path, web_port)
     dashboard = None
     if args.dashboard_port >= 0:

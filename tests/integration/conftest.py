@@ -8,7 +8,6 @@ with deploy/kafka/start.sh and deploy/redis/start.sh and stop them at the end of
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.connections import free_port
 from deploy.settings import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -29,12 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """host:port of a real Kafka 4.x broker (KRaft, single node)."""
@@ -42,11 +36,11 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if env_value:
         yield env_value
         return
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "KAFKA_CONTROLLER_PORT": str(free_port()),
         "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
     }
     subprocess.run(["bash", str(DEPLOY / "kafka" / "start.sh")], env=env, check=True)
@@ -63,7 +57,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if env_value:
         yield env_value
         return
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "REDIS_PORT": str(port), "REDIS_DATA_DIR": str(tmp_path_factory.mktemp("redis"))}
     subprocess.run(["bash", str(DEPLOY / "redis" / "start.sh")], env=env, check=True)
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 import redis
 
 from agents.client import EventClient
-from agents.connections import kafka_client_kwargs, sync_redis
+from agents.connections import free_port, kafka_client_kwargs, sync_redis
 from agents.offline import offline_events
 from agents.producer import ChunkProducer
 from agents.topics import ensure_topics
@@ -37,12 +36,6 @@ from models.heads import load_heads
 from tests.integration.test_e2e import _chunks, _wait_events
 
 DEPLOY = REPO_ROOT / "deploy"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -81,8 +74,8 @@ class SecureServices:
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureServices]:
     root = tmp_path_factory.mktemp("secure")
     svc = SecureServices(
-        kafka_port=_free_port(),
-        redis_port=_free_port(),
+        kafka_port=free_port(),
+        redis_port=free_port(),
         kafka_dir=root / "kafka",
         redis_dir=root / "redis",
         kafka_password=f"kpw-{secrets.token_hex(12)}",
@@ -92,7 +85,7 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureServices]
         **os.environ,
         "KAFKA_SECURE": "1",
         "KAFKA_PORT": str(svc.kafka_port),
-        "KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "KAFKA_CONTROLLER_PORT": str(free_port()),
         "KAFKA_DATA_DIR": str(svc.kafka_dir),
         "KAFKA_CLIENT_USER": "emopipe",
         "KAFKA_CLIENT_PASSWORD": svc.kafka_password,

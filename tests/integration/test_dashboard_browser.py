@@ -14,7 +14,6 @@ import dataclasses
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.connections import free_port
 from agents.producer import ChunkProducer
 from agents.redis_sink import RedisEventSink
 from agents.sources import read_e4_session
@@ -37,12 +37,6 @@ from tools.browser import chromium, full_page_screenshot, missing_parts
 FIRST_MIN, TOTAL_MIN = 4, 10
 #: S03: all streams, FIRST_MIN minutes
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _chunks(data_dir: Path, subject: str, minutes: float) -> list:
@@ -170,7 +164,7 @@ def test_dashboard_live_in_chromium(
     phase1 = [c for c in s02 if c.t0_ns < t_stop] + _chunks(shared_data, "S03", FIRST_MIN)
     phase2 = [c for c in s02 if c.t0_ns >= t_stop and c.modality != "eda"]  # the EDA stream stops
     ensure_topics(settings)
-    web_port = _free_port()
+    web_port = free_port()
     worker = start_worker(unique_prefix, extra_env={"EMOPIPE_PARTITIONS": "1", "EMOPIPE_WEB_PORT": str(web_port)})
     base = dashboard_server(f"http://127.0.0.1:{web_port}")
 
@@ -309,7 +303,7 @@ def test_dashboard_shows_v2_fields_and_shares_one_subscription(redis_url, unique
     if missing:
         pytest.fail(f"the browser test needs {', '.join(missing)} (deploy/bootstrap.sh installs them)", pytrace=False)
     r = redis.Redis.from_url(redis_url)
-    base = dashboard_server(f"http://127.0.0.1:{_free_port()}")  # no worker there: metrics unavailable
+    base = dashboard_server(f"http://127.0.0.1:{free_port()}")  # no worker there: metrics unavailable
 
     def write(ev: dict) -> None:
         payload = json.dumps(ev)

@@ -11,9 +11,9 @@ import numpy as np
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from agents.connections import free_port
 from pipeline.codec import encode_binary
 from pipeline.contract import SensorChunk
-from tests.integration.conftest import _free_port
 from tests.integration.kafka_util import consume_all
 
 N_CHUNKS = 200
@@ -37,10 +37,10 @@ def _samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
 
 
 def test_health_ready_metrics_status(kafka_bootstrap, unique_prefix, start_worker):
-    port = _free_port()
+    port = free_port()
     worker = start_worker(
         unique_prefix,
-        extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_STORE": "memory://", "EMOPIPE_WEB_PORT": str(port)},
+        extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_WEB_PORT": str(port)},
         args=("--stages", "ingest"),
     )
     seen_ready: list[int] = []
@@ -98,6 +98,11 @@ def test_health_ready_metrics_status(kafka_bootstrap, unique_prefix, start_worke
     assert chunks == {(("modality", "eda"), ("outcome", "accepted")): 2 * N_CHUNKS}
     assert _samples(text_s, "emopipe_dead_letters_total") == {(("reason", "decode"), ("stage", "ingest")): 1.0}
     assert "process_resident_memory_bytes" in text_s
+    # the ingest table's RocksDB databases use the shared memory budget (EMOPIPE_STATE_MEMORY_MB, default 64)
+    store = _samples(text_s, "emopipe_state_store_memory_bytes")
+    assert store[(("part", "budget"),)] == 64 * 2**20
+    assert 0 < store[(("part", "cache"),)] <= 64 * 2**20
+    assert _samples(text_s, "emopipe_python_allocated_blocks")[()] > 0
 
     status, body, _ = _get(port, "/status")
     st = json.loads(body)

@@ -22,9 +22,9 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from agents.client import EventClient
+from agents.connections import free_port
 from deploy.settings import REPO_ROOT
 from pipeline.events import encode_event
-from tests.integration.conftest import _free_port
 from tests.integration.test_redis_persistence import _event, _redis_script
 
 SUBJECTS = ("F01", "F02", "F03", "F04")
@@ -104,7 +104,7 @@ def _wait_all(url: str, prefix: str, expect: set[str], timeout_s: float) -> tupl
 
 @pytest.fixture
 def sink_setup(tmp_path: Path, kafka_bootstrap, unique_prefix, start_worker):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "REDIS_PORT": str(port), "REDIS_DATA_DIR": str(tmp_path / "redis")}
     _redis_script("start.sh", env)
     url = f"redis://127.0.0.1:{port}/0"
@@ -176,8 +176,8 @@ def test_broker_restart_loses_nothing(tmp_path: Path, unique_prefix, start_worke
     """A private broker (deploy/kafka/start.sh) is stopped for 10 s and started again under the feed."""
     from tests.integration.conftest import DEPLOY
 
-    port = _free_port()
-    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(_free_port()),
+    port = free_port()
+    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(free_port()),
            "KAFKA_DATA_DIR": str(tmp_path / "kafka")}  # fmt: skip
     kafka = [str(DEPLOY / "kafka" / "start.sh")], [str(DEPLOY / "kafka" / "stop.sh")]
     subprocess.run(["bash", *kafka[0]], env=env, check=True, capture_output=True, timeout=120)

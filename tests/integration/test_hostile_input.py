@@ -22,11 +22,11 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
+from agents.connections import free_port
 from agents.dlq import MAX_PAYLOAD_KEPT_BYTES, decode_dead_letter
 from deploy.settings import MODALITIES
 from pipeline.codec import MAGIC, encode_binary, encode_json
 from pipeline.contract import SensorChunk
-from tests.integration.conftest import _free_port
 from tests.integration.kafka_util import consume_all
 
 N_STREAMS = 20
@@ -101,7 +101,7 @@ def test_hostile_messages_all_land_in_the_dlq(kafka_bootstrap, unique_prefix, st
         )
     finally:
         admin.close()
-    web_port = _free_port()
+    web_port = free_port()
     worker = start_worker(
         unique_prefix,
         extra_env={"EMOPIPE_PARTITIONS": "2", "EMOPIPE_STORE": "memory://", "EMOPIPE_WEB_PORT": str(web_port)},

@@ -20,9 +20,10 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from agents.client import EventClient
+from agents.connections import free_port
 from deploy.settings import REPO_ROOT
 from pipeline.events import EmotionEvent, ModalityStatus, encode_event
-from tests.integration.conftest import DEPLOY, _free_port
+from tests.integration.conftest import DEPLOY
 
 N_PER_SUBJECT = 40
 SUBJECTS = ("S02", "S03", "S07")
@@ -82,7 +83,7 @@ def _rebuild(kafka_bootstrap: str, url: str, prefix: str, *args: str) -> str:
 @pytest.fixture
 def private_redis(tmp_path: Path):
     """A redis-server of its own (it gets restarted and wiped), started by deploy/redis/start.sh."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "REDIS_PORT": str(port), "REDIS_DATA_DIR": str(tmp_path / "redis")}
     _redis_script("start.sh", env)
     try:
