@@ -34,6 +34,8 @@ SHAPE_NAMES = {
     "emopipe_sink_failures_total",
     "emopipe_sink_retries_total",
     "emopipe_state_bytes_written_total",
+    "emopipe_state_store_memory_bytes",
+    "emopipe_python_allocated_blocks",
 }
 
 
@@ -61,6 +63,7 @@ def test_every_metric_of_the_shape_is_exposed_with_its_exact_name() -> None:
     m.sink_failures.labels("redis").inc()
     m.sink_retries.labels("redis").inc()
     m.state_bytes.labels("ingest-cursors").inc(10)
+    m.store_memory.labels("cache").set_function(lambda: 1.0)
     from prometheus_client import generate_latest
 
     names = {s[0] for s in _samples(generate_latest(m.registry).decode())}
