@@ -203,13 +203,20 @@ class BoundedRocksDBOptions(RocksDBOptions):
 
 
 class BoundedRocksDBStore(RocksDBStore):
-    """Faust's RocksDB store (rocksdict driver) whose databases share one memory budget (``emopipe-rocksdb://``)."""
+    """Faust's RocksDB store (rocksdict driver) whose databases share one memory budget (``emopipe-rocksdb:<table>``).
+
+    Chosen by :func:`store_url` for tables whose :func:`store_options` carry ``memory_budget_bytes``; users
+    configure ``EMOPIPE_STORE=rocksdb://`` and ``EMOPIPE_STATE_MEMORY_MB``, not this scheme.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         o = self.rocksdb_options
         extra = dict(o.extra_options)
-        budget = int(extra.pop("memory_budget_bytes", 64 << 20))
+        if "memory_budget_bytes" not in extra:
+            msg = "the emopipe-rocksdb store takes its memory budget from store_options(); use EMOPIPE_STORE=rocksdb://"
+            raise AgentError(msg)
+        budget = int(extra.pop("memory_budget_bytes"))
         if not o.use_rocksdict:
             msg = "the emopipe-rocksdb store needs the rocksdict driver (pip install faust-streaming[rocksdict])"
             raise AgentError(msg)
